@@ -1,0 +1,34 @@
+"""Typed errors of the dataproducts package.
+
+Every error says what went wrong and what to do about it, so that a caller (a web
+service, a script, a person at the CLI) can act on the message alone.
+"""
+
+from __future__ import annotations
+
+
+class DataProductsError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ConfigurationError(DataProductsError):
+    """A setting, path or target is missing or invalid."""
+
+
+class UnknownExperimentError(DataProductsError, KeyError):
+    """An experiment id that the registry (seed ``experiments``) does not hold."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class RegistryError(DataProductsError):
+    """The experiment registry seeds are inconsistent (weights, controls, columns)."""
+
+
+class ContractError(DataProductsError):
+    """A published table's columns or types differ from its dbt contract."""
+
+
+class WarehouseError(DataProductsError):
+    """The warehouse could not be reached, or a table it should hold is missing."""
