@@ -1,0 +1,78 @@
+# dataproducts — the front door.
+#   make run    set up, generate the `small` dataset, build everything on DuckDB, summarize
+#   make test   lint + the test suite (DuckDB and a throwaway PostgreSQL server)
+#   make docs   build and serve the dbt docs site on localhost
+#   make bench  benchmarks, written to BENCHMARKS.md
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+export DBT_PROFILES_DIR := $(CURDIR)
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DATAPRODUCTS_DUCKDB ?= $(CURDIR)/warehouse/dataproducts.duckdb
+
+SCALE     ?= small
+SEED      ?= 42
+DOCS_PORT ?= 8080
+PYTEST_ARGS ?=
+
+.PHONY: help install run generate build test lint pytest docs bench clean postgres-binaries
+
+help:
+	@echo "make run    - create .venv, generate the '$(SCALE)' dataset, dbt build + docs, print a summary"
+	@echo "make test   - lint (ruff, sqlfluff) and pytest on DuckDB and PostgreSQL"
+	@echo "make docs   - build and serve the dbt docs site on http://127.0.0.1:$(DOCS_PORT)"
+	@echo "make bench  - benchmarks into BENCHMARKS.md"
+	@echo "make clean  - remove the warehouse, dbt target/ and logs/"
+
+# The virtualenv, with the exact versions of constraints.txt; redone when either file changes.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+generate: install
+	$(BIN)/dataproducts generate --scale $(SCALE) --seed $(SEED)
+
+build: install
+	$(BIN)/dbt build
+	$(BIN)/dbt docs generate
+
+run: generate build
+	@$(BIN)/dataproducts summary
+
+lint: install
+	$(BIN)/ruff check python scripts
+	$(BIN)/ruff format --check python scripts
+	$(BIN)/sqlfluff lint models tests --processes 2
+
+# The PostgreSQL server binaries must be on the machine (the tests start the server
+# themselves); install Debian's package when they are missing and we may.
+postgres-binaries:
+	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing PostgreSQL server binaries (Debian package postgresql)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else echo "PostgreSQL server binaries not found: install postgresql-15" >&2; exit 1; fi
+
+pytest: install postgres-binaries
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+test: lint pytest
+
+docs: install
+	$(BIN)/dbt docs generate
+	@echo "dbt docs on http://127.0.0.1:$(DOCS_PORT) (Ctrl-C to stop)"
+	$(BIN)/dbt docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
+
+bench: install
+	$(BIN)/python scripts/bench.py
+
+clean:
+	rm -rf warehouse target logs

@@ -1,0 +1,146 @@
+"""Shared fixtures: the dbt project built once per session on the ``tiny`` dataset.
+
+- ``duckdb_build``: tiny data in a temporary DuckDB file, ``dbt build`` of the whole project.
+- ``postgres_server``: a throwaway PostgreSQL 15 server (see ``pg_server.py``).
+- ``postgres_build``: the same build on a fresh database of that server.
+- ``warehouse``: parametrized over both, so a test written once runs on both engines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from pg_server import PostgresServer, start_server  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+DBT = Path(sys.executable).parent / "dbt"
+
+#: The dataset every session builds: small enough for seconds, dirty enough to exercise
+#: the quarantine on both engines.
+TINY = {"scale": "tiny", "seed": 7, "bad_row_rate": 0.02}
+
+# Environment variables of the developer's shell must not leak into the builds.
+_ISOLATE = [k for k in os.environ if k.startswith(("DATAPRODUCTS_", "DBT_"))]
+
+
+@dataclass
+class DbtRunner:
+    """Runs the venv's dbt on the repository with a private target dir and environment."""
+
+    env: dict[str, str]
+    target: str
+    target_path: Path
+    project_dir: Path = REPO
+    last: subprocess.CompletedProcess | None = field(default=None, repr=False)
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if k not in _ISOLATE}
+        env.update(self.env)
+        env["DBT_PROFILES_DIR"] = str(REPO)
+        env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+        cmd = [
+            str(DBT),
+            *args,
+            "--project-dir", str(self.project_dir),
+            "--target", self.target,
+            "--target-path", str(self.target_path),
+            "--log-path", str(self.target_path / "logs"),
+        ]
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO)
+        self.last = proc
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"dbt {' '.join(args)} failed on {self.target} (exit {proc.returncode}):\n"
+                + _failures(proc.stdout)
+            )
+        return proc
+
+    def run_results(self) -> dict[str, Any]:
+        return json.loads((self.target_path / "run_results.json").read_text())
+
+
+def _failures(stdout: str, keep: int = 80) -> str:
+    lines = stdout.splitlines()
+    bad = [ln for ln in lines if any(w in ln for w in ("ERROR", "FAIL", "Error", "error"))]
+    return "\n".join(bad[-keep:] or lines[-keep:])
+
+
+@dataclass
+class Build:
+    """A dbt project built on one engine."""
+
+    engine: str
+    dbt: DbtRunner
+    report: Any
+    path: Path | None = None  # DuckDB file
+    dsn: str | None = None  # PostgreSQL
+
+    def query(self, sql: str, params: Any = None) -> pd.DataFrame:
+        if self.engine == "duckdb":
+            import duckdb
+
+            with closing(duckdb.connect(str(self.path), read_only=True)) as con:
+                return con.execute(sql, params or []).df()
+        import psycopg2
+
+        with closing(psycopg2.connect(self.dsn)) as con, con.cursor() as cur:
+            cur.execute(sql, params)
+            cols = [c.name for c in cur.description]
+            return pd.DataFrame(cur.fetchall(), columns=cols)
+
+    def scalar(self, sql: str, params: Any = None) -> Any:
+        return self.query(sql, params).iat[0, 0]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = start_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def duckdb_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    from dataproducts.generate import generate
+
+    root = tmp_path_factory.mktemp("duckdb_build")
+    path = root / "warehouse.duckdb"
+    report = generate(target="dev", duckdb_path=path, progress=False, **TINY)
+    runner = DbtRunner({"DATAPRODUCTS_DUCKDB": str(path)}, "dev", root / "target")
+    runner.run("build")
+    return Build("duckdb", runner, report, path=path)
+
+
+@pytest.fixture(scope="session")
+def postgres_build(
+    postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> Build:
+    from dataproducts.generate import generate
+
+    root = tmp_path_factory.mktemp("postgres_build")
+    env = postgres_server.create_database("build")
+    dsn = postgres_server.dsn_for("build")
+    report = generate(target="postgres", pg_dsn=dsn, progress=False, **TINY)
+    runner = DbtRunner(env, "postgres", root / "target")
+    runner.run("build")
+    return Build("postgres", runner, report, dsn=dsn)
+
+
+@pytest.fixture(scope="session", params=["duckdb", "postgres"])
+def warehouse(request: pytest.FixtureRequest) -> Build:
+    return request.getfixturevalue(f"{request.param}_build")
