@@ -1,0 +1,132 @@
+{#- Macros of the recommendations product. Documented in _recommendations__macros.yml. -#}
+
+{% macro recommendations_event_weight(event_type_column) -%}
+    {%- set weights = var('recommendations_event_weights') -%}
+    case {{ event_type_column }}
+    {%- for event_type, weight in weights.items() | sort %}
+        when '{{ event_type }}' then cast({{ weight }} as double precision)
+    {%- endfor %}
+        else cast(0 as double precision)
+    end
+{%- endmacro %}
+
+
+{% macro recommendations_time_decay(occurred_at, as_of) -%}
+    {%- set half_life = var('recommendations_half_life_days') -%}
+    {%- if half_life is none or half_life | float <= 0 -%}
+        {{ exceptions.raise_compiler_error("var recommendations_half_life_days must be a positive number of days, got " ~ half_life) }}
+    {%- endif -%}
+    power(
+        cast(0.5 as double precision),
+        cast({{ dbt.datediff(occurred_at, as_of, 'second') }} as double precision)
+        / cast({{ 86400 * (half_life | float) }} as double precision)
+    )
+{%- endmacro %}
+
+
+{% macro recommendations_similarity(n_both, n_first, n_second, method=none) -%}
+    {%- set method = method or var('recommendations_similarity') -%}
+    {%- if method == 'jaccard' -%}
+        cast({{ n_both }} as double precision)
+        / cast({{ n_first }} + {{ n_second }} - {{ n_both }} as double precision)
+    {%- elif method == 'lift' -%}
+        cast({{ n_both }} as double precision)
+        / (cast({{ n_first }} as double precision) * cast({{ n_second }} as double precision))
+    {%- elif method == 'cosine' -%}
+        cast({{ n_both }} as double precision)
+        / sqrt(cast({{ n_first }} as double precision) * cast({{ n_second }} as double precision))
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("var recommendations_similarity must be one of jaccard, lift, cosine; got '" ~ method ~ "'") }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro recommendations_python_modules_enabled() -%}
+    {%- set forced = var('recommendations_python_modules', none) -%}
+    {%- if forced is not none -%}
+        {{ return(forced in (true, 'true', 'True', 1, '1')) }}
+    {%- endif -%}
+    {{ return(target.type in ('duckdb',)) }}
+{%- endmacro %}
+
+
+{% macro recommendations_personalized_modules() -%}
+    {%- set modules = ['recent_activity', 'because_you_viewed', 'next_in_specialization'] -%}
+    {%- if recommendations_python_modules_enabled() -%}
+        {%- do modules.extend(['als', 'for_you']) -%}
+    {%- endif -%}
+    {{ return(modules) }}
+{%- endmacro %}
+
+
+{% macro recommendations_positions(n) -%}
+    {%- for position in range(1, (n | int) + 1) %}
+    select {{ position }} as position{% if not loop.last %} union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+
+{% macro recommendations_model_version(module) -%}
+    {%- set similarity = var('recommendations_similarity') -%}
+    {%- set min_cooccurrence = var('recommendations_min_cooccurrence') -%}
+    {%- set versions = {
+        'recent_activity': 'sar-' ~ similarity ~ '-hl' ~ var('recommendations_half_life_days') ~ 'd-min' ~ min_cooccurrence,
+        'because_you_viewed': 'i2i-' ~ similarity ~ '-min' ~ min_cooccurrence,
+        'popular': 'trending-' ~ var('recommendations_trending_days') ~ 'd',
+        'next_in_specialization': 'specialization-sequence',
+        'als': 'als-f' ~ var('recommendations_als_factors') ~ '-i' ~ var('recommendations_als_iterations')
+            ~ '-r' ~ var('recommendations_als_regularization') ~ '-a' ~ var('recommendations_als_alpha')
+            ~ '-s' ~ var('recommendations_als_seed'),
+    } -%}
+    {%- if module not in versions -%}
+        {{ exceptions.raise_compiler_error("recommendations_model_version: unknown module '" ~ module ~ "'") }}
+    {%- endif -%}
+    {{ return(versions[module] ~ '-v1') }}
+{%- endmacro %}
+
+
+{% macro recommendations_latest_version_view() -%}
+    {#- Post-hook of a versioned public mart: when the model being built is the
+        latest version, (re)create a view with the unversioned name over it, so
+        consumers can read `marts.recommendations` and pin `_v<n>` when they must. -#}
+    {%- if model.version is not none and model.version == model.latest_version -%}
+        {%- set view = api.Relation.create(
+            database=this.database, schema=this.schema, identifier=model.name, type='view'
+        ) -%}
+        {%- if target.type == 'postgres' -%}
+            drop view if exists {{ view }}; create view {{ view }} as select * from {{ this }}
+        {%- else -%}
+            create or replace view {{ view }} as select * from {{ this }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro recommendations_algorithm(module) -%}
+    {#- The algorithm that produces a module's own rows (backfilled rows say popular_backfill). -#}
+    {%- set similarity = var('recommendations_similarity') -%}
+    {%- set algorithms = {
+        'popular': 'trending',
+        'recent_activity': 'sar_' ~ similarity,
+        'because_you_viewed': 'item_to_item_' ~ similarity,
+        'next_in_specialization': 'specialization_sequence',
+        'als': 'implicit_als',
+        'for_you': 'logistic_regression',
+    } -%}
+    {{ return(algorithms[module]) }}
+{%- endmacro %}
+
+
+{% macro recommendations_for_you_features() -%}
+    {#- The candidate features of the for_you regression, in model order. -#}
+    {{ return([
+        'sar_score',
+        'item_similarity',
+        'als_score',
+        'log_trending_learners',
+        'is_language_match',
+        'is_domain_match',
+        'difficulty_step',
+        'is_next_in_specialization',
+    ]) }}
+{%- endmacro %}

@@ -1,0 +1,72 @@
+"""The for_you regression: logistic regression of "enrolls in the following window"
+on the candidate features, fitted on the training snapshot (time split).
+
+Features are standardized with the training means and scales; the table holds, per
+term, the coefficient on the standardized feature with its mean and scale, so SQL
+scores a candidate as sigmoid(intercept + sum coefficient * (x - mean) / scale).
+Training metrics (rows, positives, log loss, ROC AUC) and the holdout ROC AUC on the
+evaluation snapshot (fitted on earlier data, so an honest estimate) repeat on every
+row. model_version names the training cutoff and a hash of the configuration.
+"""
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    features = [f.strip() for f in str(dbt.config.get("for_you_features")).split(",")]
+    regularization = float(dbt.config.get("for_you_c"))
+
+    candidates = dbt.ref("int_recommendation_candidates_featurized").df()
+    snapshots = dbt.ref("int_recommendation_snapshots_defined").df()
+    training = candidates[candidates["snapshot_name"] == "training"]
+    holdout = candidates[candidates["snapshot_name"] == "evaluation"]
+    y = training["enrolled_after"].to_numpy(dtype=np.int64)
+    if len(np.unique(y)) < 2:
+        raise ValueError(
+            "for_you: the training snapshot has "
+            f"{len(y)} candidates and {int(y.sum())} enrollments; logistic regression needs "
+            "both classes. Load more history, or raise var recommendations_evaluation_days, "
+            "or disable the Python modules with var recommendations_python_modules: false."
+        )
+    x = training[features].to_numpy(dtype=np.float64)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    fit = LogisticRegression(C=regularization, max_iter=1000, solver="lbfgs")
+    fit.fit((x - mean) / scale, y)
+
+    p_train = fit.predict_proba((x - mean) / scale)[:, 1]
+    holdout_auc = np.nan
+    if len(holdout) and holdout["enrolled_after"].nunique() == 2:
+        xh = (holdout[features].to_numpy(dtype=np.float64) - mean) / scale
+        holdout_auc = roc_auc_score(holdout["enrolled_after"].astype(int), fit.predict_proba(xh)[:, 1])
+
+    trained_at = snapshots.loc[snapshots["snapshot_name"] == "training", "as_of"].iloc[0]
+    config_hash = hashlib.md5(
+        f"{','.join(features)}|C={regularization}".encode(), usedforsecurity=False
+    ).hexdigest()[:8]
+    version = f"logreg-{pd.Timestamp(trained_at):%Y%m%d}-{config_hash}-v1"
+
+    terms = ["intercept", *features]
+    return pd.DataFrame(
+        {
+            "model_version": version,
+            "term": terms,
+            "coefficient": np.concatenate([fit.intercept_, fit.coef_[0]]).astype(np.float64),
+            "feature_mean": np.concatenate([[0.0], mean]),
+            "feature_scale": np.concatenate([[1.0], scale]),
+            "trained_at": pd.Timestamp(trained_at),
+            "n_training_rows": len(y),
+            "n_training_positives": int(y.sum()),
+            "training_log_loss": float(log_loss(y, p_train)),
+            "training_auc": float(roc_auc_score(y, p_train)),
+            "holdout_auc": float(holdout_auc),
+        }
+    )

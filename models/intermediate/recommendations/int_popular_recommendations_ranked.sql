@@ -1,0 +1,145 @@
+{#-
+    Module popular (cold start), for every learner signed up by the snapshot:
+    the popular ranking of the learner's language (trending in the language first,
+    then the global ranking) without the courses the learner has consumed; top k.
+    Only the first k + (courses consumed) positions of the ranking are read: that
+    is always enough to fill k rows.
+-#}
+
+with
+
+learners as (
+
+    select * from {{ ref('stg_raw__learners') }}
+
+),
+
+snapshots as (
+
+    select * from {{ ref('int_recommendation_snapshots_defined') }}
+
+),
+
+affinities as (
+
+    select * from {{ ref('int_learner_course_affinities_decayed') }}
+
+),
+
+popularity as (
+
+    select * from {{ ref('int_course_popularity_ranked') }}
+
+),
+
+consumed_counts as (
+
+    select
+        snapshot_name,
+        learner_id,
+        count(*) as n_consumed
+    from affinities
+    where is_consumed
+    group by
+        snapshot_name,
+        learner_id
+
+),
+
+learners_in_snapshot as (
+
+    select
+        snapshots.snapshot_name,
+        learners.learner_id,
+        coalesce(learners.language, '') as language,
+        coalesce(consumed_counts.n_consumed, 0) as n_consumed
+    from learners
+    inner join snapshots
+        on learners.signed_up_at <= snapshots.as_of
+    left join consumed_counts
+        on
+            snapshots.snapshot_name = consumed_counts.snapshot_name
+            and learners.learner_id = consumed_counts.learner_id
+
+),
+
+candidates as (
+
+    select
+        learners_in_snapshot.snapshot_name,
+        learners_in_snapshot.learner_id,
+        popularity.course_id,
+        popularity.popularity_rank,
+        popularity.trending_learners,
+        popularity.is_trending_in_language
+    from learners_in_snapshot
+    inner join popularity
+        on
+            learners_in_snapshot.snapshot_name = popularity.snapshot_name
+            and learners_in_snapshot.language = popularity.language
+            and popularity.popularity_rank
+            <= learners_in_snapshot.n_consumed + {{ var('recommendations_k') | int }}
+
+),
+
+eligible as (
+
+    select candidates.*
+    from candidates
+    left join affinities as consumed
+        on
+            candidates.snapshot_name = consumed.snapshot_name
+            and candidates.learner_id = consumed.learner_id
+            and candidates.course_id = consumed.course_id
+            and consumed.is_consumed
+    where consumed.course_id is null
+
+),
+
+ranked as (
+
+    select
+        eligible.*,
+        row_number() over (
+            partition by snapshot_name, learner_id
+            order by popularity_rank asc, course_id asc
+        ) as module_rank
+    from eligible
+
+),
+
+final as (
+
+    select
+        -- ids
+        snapshot_name,
+        learner_id,
+        course_id,
+        cast(null as {{ dbt.type_bigint() }}) as anchor_course_id,
+
+        -- strings
+        cast('popular' as {{ dbt.type_string() }}) as module,
+        cast(
+            case
+                when is_trending_in_language then 'trending_in_language'
+                else 'trending_global'
+            end as {{ dbt.type_string() }}
+        ) as algorithm,
+        cast(
+            case
+                when is_trending_in_language then 'Trending in your language'
+                else 'Popular with learners'
+            end as {{ dbt.type_string() }}
+        ) as reason,
+
+        cast('{{ recommendations_model_version("popular") }}' as {{ dbt.type_string() }}) as model_version,
+
+        -- numerics
+        module_rank,
+        cast(trending_learners as double precision) as score
+    from ranked
+    where module_rank <= {{ var('recommendations_k') | int }}
+
+)
+
+select * from final
