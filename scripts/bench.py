@@ -21,9 +21,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
 
-#: (name, command). Commands run from the repository root with the venv's Python.
-STEPS: list[tuple[str, list[str]]] = [
-    ("generate", [PY, "scripts/bench_generate.py", "--scale", "medium", "--scale", "large"]),
+#: (name, commands). Commands run from the repository root with the venv's Python; the
+#: outputs of one step's commands are joined into its section.
+STEPS: list[tuple[str, list[list[str]]]] = [
+    (
+        "generate",
+        [
+            [PY, "scripts/bench_generate.py", "--scale", "medium", "--header"],
+            [PY, "scripts/bench_generate.py", "--scale", "large"],
+        ],
+    ),
 ]
 
 
@@ -69,21 +76,29 @@ def main(argv: list[str]) -> int:
     wanted = set(argv) or {name for name, _ in STEPS}
     sections: dict[str, str] = _previous_sections()
     failed = []
-    for name, cmd in STEPS:
+    for name, cmds in STEPS:
         if name not in wanted:
             continue
-        shown = " ".join(["python" if c == PY else c for c in cmd])
-        print(f"== {name}: {shown}", flush=True)
+        shown, bodies = [], []
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+        for cmd in cmds:
+            text = " ".join(["python" if c == PY else c for c in cmd])
+            shown.append(f"`{text}`")
+            print(f"== {name}: {text}", flush=True)
+            proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+            if proc.returncode != 0:
+                failed.append(name)
+                bodies.append(
+                    f"**failed** (exit {proc.returncode}):\n\n```\n{proc.stderr[-3000:]}\n```"
+                )
+            else:
+                bodies.append(proc.stdout.strip())
+            print(bodies[-1], flush=True)
         took = time.perf_counter() - t0
-        if proc.returncode != 0:
-            failed.append(name)
-            body = f"**failed** (exit {proc.returncode}):\n\n```\n{proc.stderr[-3000:]}\n```"
-        else:
-            body = proc.stdout.strip()
-        print(body, flush=True)
-        sections[name] = f"## {name}\n\nCommand: `{shown}` ({took:.0f} s in all)\n\n{body}\n"
+        body = "\n".join(bodies)
+        sections[name] = (
+            f"## {name}\n\nCommands: {', '.join(shown)} ({took:.0f} s in all)\n\n{body}\n"
+        )
     out = [
         "# Benchmarks",
         "",

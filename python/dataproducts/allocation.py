@@ -6,7 +6,7 @@ The rule is chosen so that every SQL engine can recompute it:
 
 and the bucket is mapped onto the cumulative weight ranges of the experiment's variants
 (in the order of the seed ``experiment_variants``): with weights 0.5 / 0.25 / 0.25,
-buckets 0–4999 get the first variant, 5000–7499 the second and 7500–9999 the third.
+buckets 0-4999 get the first variant, 5000-7499 the second and 7500-9999 the third.
 
 >>> registry = Registry.from_seeds()
 >>> registry.assign("exp_completion_nudge", 42) in {"control", "treatment"}
@@ -30,7 +30,7 @@ BUCKETS = 10_000
 
 
 def bucket(salt: str, learner_id: int | str) -> int:
-    """The allocation bucket (0–9999) of a learner under an experiment's salt."""
+    """The allocation bucket (0-9999) of a learner under an experiment's salt."""
     digest = hashlib.md5(f"{salt}-{learner_id}".encode()).hexdigest()
     return int(digest[:8], 16) % BUCKETS
 

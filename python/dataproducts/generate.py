@@ -1,0 +1,468 @@
+"""Synthetic raw data with planted structure: ``dataproducts generate`` as a function.
+
+>>> report = generate("tiny", seed=1, duckdb_path="/tmp/doctest-wh.duckdb", progress=False)
+>>> report.rows["learners"]
+200
+
+Writes the eight tables of the raw contract (:mod:`dataproducts.raw_contract`) into schema
+``raw`` of the DuckDB file (target ``dev``) or of PostgreSQL (target ``postgres``, with
+COPY), replacing them. The output is identical for the same ``(seed, sizes, end)``.
+Everything happens in the window ``[end - days, end)``; ``end`` defaults to
+2026-11-01 00:00 UTC (the experiments of the registry run inside Aug-Oct 2026).
+
+Sizes (``scale`` → learners / courses / days / ≈ events; ``learners=``, ``courses=``,
+``days=`` override): tiny 200 / 30 / 120 / ~10k; small 5k / 200 / 180 / ~300k;
+medium 100k / 2k / 365 / ~10M; large 1M / 5k / 365 / ~100M.
+
+How it is built
+---------------
+The catalog (courses, items) and each chunk of 50,000 learners are simulated in numpy
+(vectorized; generators seeded per ``(seed, stage, chunk)``), one row per (learner,
+course) *engagement*; DuckDB SQL then expands engagements into events, with
+pseudo-random numbers ``hash(seed, a, b, c)`` (deterministic under parallelism). DuckDB
+runs with a memory limit (``$DATAPRODUCTS_GENERATE_MEMORY``, default 3GB), a temporary
+directory, ``preserve_insertion_order=false`` and one thread per core; large (1M learners,
+~100M events) peaks under 5 GB of resident memory. Event ids are unique but not dense
+(engagement id * 256 + the event's slot in the engagement).
+The writes to DuckDB happen in one transaction, as does the COPY into PostgreSQL: a
+failed run leaves the previous raw tables in place.
+
+Planted structure (the numbers live in :data:`dataproducts.generator.config.PLANTED`)
+----------------------------------------------------------------------------------
+Learners
+    15 domains (data-science, machine-learning, business, computer-science, health,
+    language-learning, personal-development, math, physics, arts, social-sciences,
+    it-support, marketing, design, finance). Each learner has a latent interest in 1-3
+    domains (ordered: early activity favours the first, later activity the last: the
+    interest *drifts*, so recent activity predicts the next enrollments better than old
+    activity), a language (en 65%, es, pt, fr, de, zh, ar, hi), a country consistent with
+    the language, an IANA time zone consistent with the country, a first name from a
+    per-language list (with accents, apostrophes and non-Latin scripts), and a sign-up time
+    uniform in the window. 10% of learners have no event at all (cold start).
+Courses
+    A domain (every domain has a course when there are at least 15), a language (80% en),
+    a difficulty, a Zipf-like popularity (weight ∝ 1/rank^1.1 over a random ranking), 5%
+    unpublished (still some traffic: retired courses), titles composed from per-domain
+    topics ("Machine Learning Foundations", "Accounting Deep Dive (Español)"). About half
+    the courses of each domain form specializations of 3-5 ordered courses sharing a topic
+    and a language, with rising difficulty. 90% of courses launch in the first days of the
+    window, 10% later (they get no view before their launch).
+Course items
+    3-6 modules of 3-5 items; every module ends with a quiz; other items are lectures,
+    readings or assignments; quizzes and assignments have a passing score 60-80.
+Activity funnel, per (learner, course)
+    The number of course views per learner is heavy-tailed (1 + lognormal, mean growing
+    with the history length). 70% of views pick a course of the learner's current interest
+    domain, the rest the whole catalog, always by popularity * language match (x3 for the
+    learner's language, x1 for English, x0.05 otherwise): courses co-enrolled by a learner
+    cluster by domain. A view may be followed by revisits (course_view again), then
+    ``enroll`` with probability 0.20 + 0.30 (course in an interest domain) + 0.10 (same
+    language). Enrolled learners go through the items in order, module by module:
+    ``item_start``, for quizzes ``quiz_submit`` (failing scores below the passing score,
+    then a passing one; 1-3 attempts), ``item_complete``; they drop out with a per-item
+    hazard (by difficulty, * a learner "grit" factor, * 0.8 in an interest domain), often
+    after starting the next item (and failing its quiz). ``course_complete`` follows the
+    last item's completion. 20% of drop-outs ``unenroll``. Modules are hours to weeks
+    apart (inactivity gaps); timestamps increase along the funnel; nothing is at or after
+    ``end`` (activity that would be is censored).
+Specializations
+    A learner who completes course k of a specialization views course k+1 with probability
+    0.6 (a few days later) and enrolls with probability 0.85 — the signal behind the
+    ``next_in_specialization`` recommender.
+Experiments (registry: ``seeds/experiments``; allocation: ``allocator``, by default
+    ``Experiment.assign_many``, the MD5 rule of :mod:`dataproducts.allocation`)
+    A learner is exposed at their first course view inside an experiment's window (views
+    after a specialization completion are simulated in later rounds and count only if the
+    learner had no earlier-round view in the window), with the allocator's variant; 25% of
+    later views in the window log a repeat exposure with the same variant. 0.5% of exposed
+    learners also get an exposure with another variant (multiple-exposure noise, later in
+    the window). Effects apply only after the exposure, so pre-exposure behaviour is
+    identical between arms (CUPED stays unbiased):
+
+    - ``exp_completion_nudge``: in the treatment, the drop-out hazard of enrollments
+      started after the exposure (and before the experiment ends) is multiplied by 0.55,
+      so the share of exposed learners completing a course after exposure rises by about
+      +20% (relative; +15-25% depending on sizes and seed). The report holds the *true* rates of both potential outcomes for all
+      exposed learners (same random numbers, ``planted["nudge_truth"]``).
+    - ``exp_aa_homepage`` and ``exp_syllabus_layout`` (three variants, weights
+      0.5/0.25/0.25): no effect.
+    - ``exp_srm_checkout``: every exposure of 8% of the treatment learners is lost from
+      the log → sample-ratio mismatch (treatment share ≈ 0.48).
+Coaching (catalog: the active rows of ``seeds/coaching/coaching_messages.csv``)
+    Learners with ``bucket("coaching-holdout-v1", learner_id) < 1000`` (10%) are a
+    holdout and get no delivery. Other enrolled (learner, course) pairs get Poisson(1.5)
+    deliveries between the enrollment and three days after their last activity: a
+    message_id uniformly, then one of its active variants uniformly. Responses (0-2 per
+    delivery): ``clicked`` (30%), and feedback (55%): ``dismissed`` (20% of feedback),
+    otherwise ``helpful`` with P(helpful | rated) by message type: growth_mindset and
+    goal_* 0.70, encouragement 0.50, self_assessment 0.50, study_tip 0.35 (others 0.50).
+    In the first message (by id) with exactly two active variants, the first variant's
+    rate is +0.15 and the second's -0.15 (``planted["coaching"]`` names them).
+Goals
+    About 15% of learners set a goal on their first enrollment (minutes to days after
+    enrolling), in their own words (including hostile texts: ``<script>…``, template
+    syntax, SQL), with a target date 30-120 days later; a goal is *achieved* when the
+    course is completed before the target date (``planted["goals"]``).
+``_loaded_at``
+    The row's time plus a lag of minutes to hours (exponential, mean 30 min), never at
+    or after ``end``.
+
+Bad rows (``bad_row_rate``)
+---------------------------
+For each raw table, about ``bad_row_rate`` * its rows are added, spread evenly over the
+kinds that apply to it (at least one of each when the rate is positive), see
+:data:`BAD_ROW_KINDS`: each is a copy of a valid row that breaks exactly ONE staging rule.
+``null_key`` (primary key null) and ``duplicate`` (the same row re-sent with a later
+``_loaded_at``: the older copy becomes *superseded*) keep the key; the others
+(``invalid_enum``, ``orphan``, ``future_timestamp``, ``score_out_of_range``,
+``invalid_text``) get a fresh primary key, so no other row refers to them and the clean
+data set is unchanged. :data:`BAD_ROW_REASONS` maps ``(table, kind)`` to the staging
+reason (or the ``superseded`` fate); the report counts exactly what was planted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from .allocation import BUCKETS, Experiment, Registry
+from .errors import ConfigurationError, WarehouseError
+from .generator import postgres
+from .generator.config import BAD_ROW_KINDS, BAD_ROW_REASONS, DEFAULT_END, PLANTED, SCALES, Sizes
+from .generator.world import (
+    CHUNK,
+    CourseSampler,
+    ExperimentWindow,
+    make_catalog,
+    make_learners,
+    simulate_chunk,
+)
+from .generator.writer import Clock, DuckWriter, epoch_us
+from .paths import SEEDS_DIR, default_duckdb_path
+
+__all__ = [
+    "BAD_ROW_KINDS",
+    "BAD_ROW_REASONS",
+    "PLANTED",
+    "SCALES",
+    "GenerateReport",
+    "generate",
+]
+
+Allocator = Callable[[Experiment, np.ndarray], Sequence[str]]
+
+
+@dataclass(frozen=True)
+class GenerateReport:
+    """What ``generate`` wrote: where, how much, and every planted fact tests can check."""
+
+    target: str
+    location: str
+    seed: int
+    scale: str
+    learners: int
+    courses: int
+    days: int
+    end: datetime
+    rows: dict[str, int]
+    #: (table, kind) → number of bad rows planted (see BAD_ROW_KINDS).
+    bad_rows: dict[tuple[str, str], int]
+    planted: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def expected_staging(self) -> dict[tuple[str, str], int]:
+        """(table, staging reason or ``superseded``) → rows staging must classify so."""
+        out: dict[tuple[str, str], int] = {}
+        for (table, kind), n in self.bad_rows.items():
+            key = (table, BAD_ROW_REASONS[(table, kind)])
+            out[key] = out.get(key, 0) + n
+        return out
+
+    def summary(self) -> str:
+        lines = [
+            f"generated {self.scale} (seed {self.seed}: {self.learners:,} learners, "
+            f"{self.courses:,} courses, {self.days} days to {self.end:%Y-%m-%d}) "
+            f"into {self.target} {self.location} in {self.seconds:.1f} s",
+        ]
+        width = max(len(t) for t in self.rows)
+        for table, n in self.rows.items():
+            bad = sum(v for (t, _), v in self.bad_rows.items() if t == table)
+            extra = f"  ({bad:,} bad rows planted)" if bad else ""
+            lines.append(f"  raw.{table:<{width}} {n:>12,}{extra}")
+        truth = self.planted.get("nudge_truth")
+        if truth and truth.get("exposed"):
+            lines.append(
+                f"  planted: {PLANTED.nudge_experiment} true completion "
+                f"{truth['control_rate']:.3f} → {truth['treatment_rate']:.3f} "
+                f"({truth['relative_lift']:+.1%})"
+            )
+        return "\n".join(lines)
+
+
+def _default_allocator(experiment: Experiment, learner_ids: np.ndarray) -> Sequence[str]:
+    return experiment.assign_many(learner_ids.tolist())
+
+
+def _parse_ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.strip())
+
+
+def _coaching_catalog(seeds_dir: Path) -> dict[str, np.ndarray]:
+    import csv
+
+    path = seeds_dir / "coaching" / "coaching_messages.csv"
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = [r for r in csv.DictReader(f) if r["active"].strip().lower() == "true"]
+    except FileNotFoundError as exc:
+        raise ConfigurationError(
+            f"coaching catalog seed not found: {path}. Run from a checkout of the repository."
+        ) from exc
+    rows.sort(key=lambda r: (r["message_id"], r["variant"]))
+    message_id = np.array([r["message_id"] for r in rows], dtype=object)
+    variant = np.array([r["variant"] for r in rows], dtype=object)
+    mtype = [r["message_type"] for r in rows]
+    rates = PLANTED.helpful_by_type
+    helpful = np.array([rates.get(t, rates["default"]) for t in mtype], dtype=float)
+    ids, first_row, n_variants = np.unique(
+        message_id.astype(str), return_index=True, return_counts=True
+    )
+    better = None
+    two = [i for i, n in zip(ids, n_variants, strict=True) if n == 2]
+    if two:
+        rows_two = np.flatnonzero(message_id == two[0])
+        helpful[rows_two[0]] = min(helpful[rows_two[0]] + PLANTED.variant_gap, 0.95)
+        helpful[rows_two[1]] = max(helpful[rows_two[1]] - PLANTED.variant_gap, 0.05)
+        better = {
+            "message_id": two[0],
+            "better_variant": variant[rows_two[0]],
+            "worse_variant": variant[rows_two[1]],
+        }
+    return {
+        "message_id": message_id,
+        "variant": variant,
+        "message_type": np.array(mtype, dtype=object),
+        "helpful": helpful,
+        "first_row": first_row.astype(np.int64),
+        "n_variants": n_variants.astype(np.int64),
+        "better": better,  # type: ignore[dict-item]
+    }
+
+
+def _holdout(con: duckdb.DuckDBPyConnection, ids: np.ndarray) -> np.ndarray:
+    """``allocation.bucket(salt, id) < threshold``, computed with DuckDB's md5 (vectorized)."""
+    import pyarrow as pa
+
+    con.register("_gen_ids", pa.table({"learner_id": pa.array(ids)}))
+    try:
+        buckets = con.execute(
+            "select (('0x' || substr(md5(? || '-' || learner_id::varchar), 1, 8))::bigint "
+            f"% {BUCKETS}) as b from _gen_ids",
+            [PLANTED.holdout_salt],
+        ).fetchnumpy()["b"]
+    finally:
+        con.unregister("_gen_ids")
+    return np.asarray(buckets) < PLANTED.holdout_buckets
+
+
+def _configure(con: duckdb.DuckDBPyConnection, tmp: str) -> None:
+    threads = os.cpu_count() or 1
+    memory = os.environ.get("DATAPRODUCTS_GENERATE_MEMORY", "3GB")
+    con.execute(f"set memory_limit = '{memory}'")
+    con.execute(f"set temp_directory = '{tmp}'")
+    con.execute("set preserve_insertion_order = false")
+    con.execute(f"set threads = {threads}")
+
+
+def generate(
+    scale: str = "tiny",
+    *,
+    learners: int | None = None,
+    courses: int | None = None,
+    days: int | None = None,
+    seed: int = 42,
+    bad_row_rate: float = 0.0,
+    target: str = "dev",
+    end: datetime = DEFAULT_END,
+    duckdb_path: str | os.PathLike[str] | None = None,
+    pg_dsn: str | None = None,
+    allocator: Allocator | None = None,
+    progress: bool = True,
+) -> GenerateReport:
+    """Generates the raw tables; see the module docstring for what is planted.
+
+    ``allocator(experiment, learner_ids) -> variant names`` replaces the registry's MD5
+    allocation (``Experiment.assign_many``). ``duckdb_path`` defaults to
+    ``$DATAPRODUCTS_DUCKDB`` / ``warehouse/dataproducts.duckdb``; ``pg_dsn`` to the
+    ``DATAPRODUCTS_PG_*`` variables.
+    """
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    sizes = Sizes.resolve(scale, learners, courses, days)
+    if not (isinstance(bad_row_rate, int | float) and 0.0 <= bad_row_rate <= 0.5):
+        raise ConfigurationError(f"bad_row_rate must be between 0 and 0.5, got {bad_row_rate!r}.")
+    if target not in ("dev", "postgres"):
+        raise ConfigurationError(f"unknown target {target!r}; use 'dev' (DuckDB) or 'postgres'.")
+    if end.tzinfo is not None:
+        raise ConfigurationError("end must be a naive datetime in UTC (no tzinfo).")
+    allocate = allocator or _default_allocator
+    registry = Registry.from_seeds()
+    msgs = _coaching_catalog(SEEDS_DIR)
+    clock = Clock(end, sizes.days)
+    window = clock.window
+
+    experiments: list[ExperimentWindow] = []
+    for exp in registry.experiments.values():
+        lo = (epoch_us(_parse_ts(exp.start_at)) - clock.start_us) / 1e6
+        hi = (epoch_us(_parse_ts(exp.end_at)) - clock.start_us) / 1e6
+        lo, hi = max(lo, 0.0), min(hi, window)
+        if hi > lo:
+            experiments.append(
+                ExperimentWindow(
+                    experiment=exp,
+                    start=lo,
+                    end=hi,
+                    treatment=np.array([not v.is_control for v in exp.variants]),
+                )
+            )
+    n_var_max = max((len(x.experiment.variants) for x in experiments), default=1)
+    msgs["experiment_ids"] = np.array(
+        [x.experiment.experiment_id for x in experiments], dtype=object
+    )
+    names = np.full((max(len(experiments), 1), n_var_max), "", dtype=object)
+    for i, x in enumerate(experiments):
+        names[i, : len(x.experiment.variants)] = [v.name for v in x.experiment.variants]
+    msgs["variant_names"] = names
+
+    with tempfile.TemporaryDirectory(prefix="dataproducts-generate-") as tmp:
+        if target == "dev":
+            path = Path(duckdb_path or default_duckdb_path())
+            path.parent.mkdir(parents=True, exist_ok=True)
+            location = str(path)
+            dsn = None
+        else:
+            path = Path(tmp) / "generate.duckdb"
+            dsn = pg_dsn or postgres.dsn_from_env()
+            postgres.connect(dsn).close()  # fail fast, before generating anything
+            location = " ".join(p for p in dsn.split() if not p.startswith("password"))
+        try:
+            con = duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            raise WarehouseError(
+                f"cannot open the DuckDB file {path}: {exc}. Close whatever holds it "
+                "(a dbt run, a notebook) or pass another duckdb_path / $DATAPRODUCTS_DUCKDB."
+            ) from exc
+        try:
+            _configure(con, tmp)
+            facts: dict[str, float] = {}
+            con.begin()
+            writer = DuckWriter(con, seed, clock)
+            writer.create_tables()
+            with tqdm(total=1, desc="catalog", disable=not progress) as bar:
+                cat = make_catalog(sizes, seed, window)
+                sampler = CourseSampler(cat)
+                writer.write_catalog(cat)
+                bar.update()
+            n_chunks = math.ceil(sizes.learners / CHUNK)
+            with tqdm(
+                total=sizes.learners, desc="learners & activity", unit="learner",
+                unit_scale=True, disable=not progress,
+            ) as bar:  # fmt: skip
+                for chunk in range(n_chunks):
+                    first = chunk * CHUNK + 1
+                    n = min(CHUNK, sizes.learners - chunk * CHUNK)
+                    people = make_learners(first, n, sizes, seed, chunk, window, PLANTED)
+                    res = simulate_chunk(
+                        people, cat, sampler, experiments, allocate,
+                        _holdout(con, people.ids), msgs, seed, chunk, window, PLANTED,
+                        clock.day_offset,
+                    )  # fmt: skip
+                    writer.write_chunk(res, msgs, chunk)
+                    for k, v in res.facts.items():
+                        facts[k] = facts.get(k, 0.0) + v
+                    bar.update(n)
+            writer.finish()
+            with tqdm(total=1, desc="bad rows", disable=not progress) as bar:
+                bad = writer.plant_bad_rows(bad_row_rate)
+                bar.update()
+            rows = writer.counts()
+            con.commit()
+            if target == "postgres":
+                assert dsn is not None
+                postgres.copy_tables(con, dsn, progress)
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):  # not in a transaction any more
+                con.rollback()
+            raise
+        finally:
+            con.close()
+
+    return GenerateReport(
+        target=target,
+        location=location,
+        seed=seed,
+        scale=sizes.scale,
+        learners=sizes.learners,
+        courses=sizes.courses,
+        days=sizes.days,
+        end=end,
+        rows=rows,
+        bad_rows=bad,
+        planted=_planted_facts(facts, experiments, msgs),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _planted_facts(
+    facts: dict[str, float], experiments: list[ExperimentWindow], msgs: dict[str, Any]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"experiments": {}}
+    for x in experiments:
+        eid = x.experiment.experiment_id
+        out["experiments"][eid] = {
+            "exposed_learners": int(facts.get(f"{eid}:exposed", 0)),
+            "logged_learners": int(facts.get(f"{eid}:logged_learners", 0)),
+            "first_exposures": {
+                v.name: int(facts.get(f"{eid}:first:{v.name}", 0)) for v in x.experiment.variants
+            },
+            "cross_variant_learners": int(facts.get(f"{eid}:cross_variant_learners", 0)),
+            "cross_variant_rows": int(facts.get(f"{eid}:cross_variant_rows", 0)),
+            "srm_lost_learners": int(facts.get(f"{eid}:srm_lost_learners", 0)),
+        }
+    exposed = facts.get("nudge_exposed", 0.0)
+    if exposed:
+        c = facts["nudge_y_control"] / exposed
+        t = facts["nudge_y_treatment"] / exposed
+        out["nudge_truth"] = {
+            "experiment_id": PLANTED.nudge_experiment,
+            "metric": "share of exposed learners with a course_complete at or after exposure",
+            "exposed": int(exposed),
+            "control_rate": c,
+            "treatment_rate": t,
+            "relative_lift": t / c - 1 if c else float("nan"),
+        }
+    out["coaching"] = {
+        "helpful_rate": {
+            f"{m}:{v}": float(h)
+            for m, v, h in zip(msgs["message_id"], msgs["variant"], msgs["helpful"], strict=True)
+        },
+        "variant_difference": msgs["better"],
+        "holdout": {"salt": PLANTED.holdout_salt, "buckets_below": PLANTED.holdout_buckets},
+    }
+    out["goals"] = {
+        "goals": int(facts.get("goals", 0)),
+        "achieved": int(facts.get("goals_achieved", 0)),
+    }
+    return out

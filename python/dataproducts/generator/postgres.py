@@ -1,0 +1,105 @@
+"""Copies the raw tables from a DuckDB database into PostgreSQL with COPY.
+
+DuckDB writes each table as CSV in chunks (by primary-key range, null keys separately);
+each chunk is streamed into ``COPY raw.<table> FROM STDIN`` with psycopg2. In CSV, DuckDB
+quotes empty strings (``""``) and leaves NULLs empty, which is exactly how PostgreSQL's
+CSV format tells them apart. Everything happens in one PostgreSQL transaction: a failure
+leaves the previous raw tables in place.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import duckdb
+
+from ..errors import WarehouseError
+from ..raw_contract import RAW_TABLES
+
+CHUNK_ROWS = 500_000
+
+
+def dsn_from_env(env: Mapping[str, str] | None = None) -> str:
+    """libpq connection string from ``DATAPRODUCTS_PG_*`` (the same variables as profiles.yml)."""
+    env = os.environ if env is None else env
+    parts = {
+        "host": env.get("DATAPRODUCTS_PG_HOST", "127.0.0.1"),
+        "port": env.get("DATAPRODUCTS_PG_PORT", "5432"),
+        "user": env.get("DATAPRODUCTS_PG_USER", "postgres"),
+        "password": env.get("DATAPRODUCTS_PG_PASSWORD", ""),
+        "dbname": env.get("DATAPRODUCTS_PG_DATABASE", "dataproducts"),
+    }
+    return " ".join(f"{k}='{v}'" for k, v in parts.items() if v != "" or k != "password")
+
+
+def connect(dsn: str):  # -> psycopg2 connection
+    import psycopg2
+
+    try:
+        return psycopg2.connect(dsn)
+    except psycopg2.OperationalError as exc:
+        safe = " ".join(p for p in dsn.split() if not p.startswith("password"))
+        raise WarehouseError(
+            f"cannot connect to PostgreSQL ({safe}): {str(exc).strip()}. Start the server, "
+            "create the database, or set DATAPRODUCTS_PG_HOST/PORT/USER/PASSWORD/DATABASE."
+        ) from exc
+
+
+def copy_tables(
+    duck: duckdb.DuckDBPyConnection, dsn: str, progress: bool = False
+) -> dict[str, int]:
+    """Replaces schema ``raw``'s tables in PostgreSQL with those of the DuckDB database."""
+    from tqdm import tqdm
+
+    totals = {
+        name: int(duck.execute(f"select count(*) from raw.{name}").fetchone()[0])
+        for name in RAW_TABLES
+    }
+    conn = connect(dsn)
+    copied: dict[str, int] = {}
+    try:
+        with conn, conn.cursor() as cur, tempfile.TemporaryDirectory(prefix="dp-copy-") as tmp:
+            cur.execute("create schema if not exists raw")
+            for name, table in RAW_TABLES.items():
+                # cascade: dbt's staging views are rebuilt by the next `dbt build`
+                cur.execute(f"drop table if exists raw.{name} cascade")
+                cur.execute(table.ddl())
+            bar = tqdm(
+                total=sum(totals.values()), desc="copy to postgres", unit="row",
+                unit_scale=True, disable=not progress,
+            )  # fmt: skip
+            for name, table in RAW_TABLES.items():
+                cols = ", ".join(table.columns)
+                copy_sql = f"copy raw.{name} ({cols}) from stdin with (format csv)"
+                copied[name] = 0
+                for where in _chunks(duck, name, table.primary_key, totals[name]):
+                    path = Path(tmp) / f"{name}.csv"
+                    duck.execute(
+                        f"copy (select {cols} from raw.{name} where {where}) "
+                        f"to '{path}' (format csv, header false)"
+                    )
+                    with open(path, encoding="utf-8") as f:
+                        cur.copy_expert(copy_sql, f)
+                    copied[name] += cur.rowcount
+                    bar.update(cur.rowcount)
+                    path.unlink()
+            bar.close()
+    finally:
+        conn.close()
+    return copied
+
+
+def _chunks(duck: duckdb.DuckDBPyConnection, name: str, key: str, rows: int) -> list[str]:
+    """WHERE clauses that split a table into about CHUNK_ROWS rows each, nulls included."""
+    lo, hi = duck.execute(f"select min({key}), max({key}) from raw.{name}").fetchone()
+    wheres = [f"{key} is null"]
+    if lo is None:
+        return wheres
+    n = max(1, -(-rows // CHUNK_ROWS))
+    bounds = [lo + (hi - lo + 1) * i // n for i in range(n)] + [hi + 1]
+    wheres += [f"{key} >= {a} and {key} < {b}" for a, b in itertools.pairwise(bounds)]
+    return wheres
