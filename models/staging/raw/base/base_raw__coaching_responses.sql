@@ -1,0 +1,60 @@
+{{ assert_raw_contract('coaching_responses') }}
+
+with
+
+source as (
+
+    select * from {{ source('raw', 'coaching_responses') }}
+
+),
+
+coaching_deliveries as (
+
+    select distinct delivery_id
+    from {{ ref('stg_raw__coaching_deliveries') }}
+
+),
+
+cleaned as (
+
+    select
+        -- ids
+        {{ clean_raw_column('response_id', 'bigint') }} as response_id,
+        {{ clean_raw_column('delivery_id', 'bigint') }} as delivery_id,
+
+        -- strings
+        {{ clean_raw_column('response', 'varchar') }} as response,
+
+        -- timestamps
+        {{ clean_raw_column('responded_at', 'timestamp') }} as responded_at,
+        {{ clean_raw_column('_loaded_at', 'timestamp') }} as _loaded_at
+
+    from source
+
+),
+
+{{ classify_raw_rows(
+    primary_key='response_id',
+    tie_breakers=[
+        'responded_at desc',
+        'delivery_id',
+        'response',
+    ],
+    lookups=[
+        {'relation': 'coaching_deliveries', 'on': 'cleaned.delivery_id = coaching_deliveries.delivery_id'},
+    ],
+    rules=[
+        ('cleaned.delivery_id is null', 'missing_delivery_id'),
+        ('cleaned.response is null', 'missing_response'),
+        (
+            is_not_accepted('cleaned.response', raw_accepted_values('coaching_responses', 'response')),
+            'invalid_response',
+        ),
+        ('cleaned.responded_at is null', 'missing_responded_at'),
+        ('cleaned._loaded_at is null', 'missing__loaded_at'),
+        (is_in_future('cleaned.responded_at', 'cleaned._loaded_at'), 'future_timestamp'),
+        ('coaching_deliveries.delivery_id is null', 'orphan_delivery_id'),
+    ],
+) }}
+
+select * from final

@@ -1,0 +1,68 @@
+{{ assert_raw_contract('course_items') }}
+
+with
+
+source as (
+
+    select * from {{ source('raw', 'course_items') }}
+
+),
+
+courses as (
+
+    select distinct course_id
+    from {{ ref('stg_raw__courses') }}
+
+),
+
+cleaned as (
+
+    select
+        -- ids
+        {{ clean_raw_column('item_id', 'bigint') }} as item_id,
+        {{ clean_raw_column('course_id', 'bigint') }} as course_id,
+
+        -- strings
+        {{ clean_raw_column('item_type', 'varchar') }} as item_type,
+        {{ clean_raw_column('title', 'varchar') }} as title,
+
+        -- numerics
+        {{ clean_raw_column('module_number', 'integer') }} as module_number,
+        {{ clean_raw_column('position', 'integer') }} as position,
+        {{ clean_raw_column('passing_score', 'double precision') }} as passing_score,
+
+        -- timestamps
+        {{ clean_raw_column('_loaded_at', 'timestamp') }} as _loaded_at
+
+    from source
+
+),
+
+{{ classify_raw_rows(
+    primary_key='item_id',
+    tie_breakers=[
+        'course_id',
+        'module_number',
+        'position',
+        'item_type',
+        'title',
+        'passing_score',
+    ],
+    lookups=[
+        {'relation': 'courses', 'on': 'cleaned.course_id = courses.course_id'},
+    ],
+    rules=[
+        ('cleaned.course_id is null', 'missing_course_id'),
+        ('cleaned.module_number is null', 'missing_module_number'),
+        ('cleaned.position is null', 'missing_position'),
+        ('cleaned.item_type is null', 'missing_item_type'),
+        (is_not_accepted('cleaned.item_type', raw_accepted_values('course_items', 'item_type')), 'invalid_item_type'),
+        ('cleaned.title is null', 'missing_title'),
+        ('cleaned._loaded_at is null', 'missing__loaded_at'),
+        (is_invalid_text('cleaned.title'), 'invalid_text'),
+        (is_out_of_range('cleaned.passing_score', 0, 100), 'score_out_of_range'),
+        ('courses.course_id is null', 'orphan_course_id'),
+    ],
+) }}
+
+select * from final

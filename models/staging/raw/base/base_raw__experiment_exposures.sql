@@ -1,0 +1,83 @@
+{{ assert_raw_contract('experiment_exposures') }}
+
+with
+
+source as (
+
+    select * from {{ source('raw', 'experiment_exposures') }}
+
+),
+
+learners as (
+
+    select distinct learner_id
+    from {{ ref('stg_raw__learners') }}
+
+),
+
+experiments as (
+
+    select distinct experiment_id
+    from {{ ref('experiments') }}
+
+),
+
+experiment_variants as (
+
+    select distinct
+        experiment_id,
+        variant
+    from {{ ref('experiment_variants') }}
+
+),
+
+cleaned as (
+
+    select
+        -- ids
+        {{ clean_raw_column('exposure_id', 'bigint') }} as exposure_id,
+        {{ clean_raw_column('experiment_id', 'varchar') }} as experiment_id,
+        {{ clean_raw_column('learner_id', 'bigint') }} as learner_id,
+
+        -- strings
+        {{ clean_raw_column('variant', 'varchar') }} as variant,
+
+        -- timestamps
+        {{ clean_raw_column('exposed_at', 'timestamp') }} as exposed_at,
+        {{ clean_raw_column('_loaded_at', 'timestamp') }} as _loaded_at
+
+    from source
+
+),
+
+{{ classify_raw_rows(
+    primary_key='exposure_id',
+    tie_breakers=[
+        'exposed_at desc',
+        'experiment_id',
+        'learner_id',
+        'variant',
+    ],
+    lookups=[
+        {'relation': 'learners', 'on': 'cleaned.learner_id = learners.learner_id'},
+        {'relation': 'experiments', 'on': 'cleaned.experiment_id = experiments.experiment_id'},
+        {
+            'relation': 'experiment_variants',
+            'on': 'cleaned.experiment_id = experiment_variants.experiment_id'
+                ~ ' and cleaned.variant = experiment_variants.variant',
+        },
+    ],
+    rules=[
+        ('cleaned.experiment_id is null', 'missing_experiment_id'),
+        ('cleaned.learner_id is null', 'missing_learner_id'),
+        ('cleaned.variant is null', 'missing_variant'),
+        ('cleaned.exposed_at is null', 'missing_exposed_at'),
+        ('cleaned._loaded_at is null', 'missing__loaded_at'),
+        (is_in_future('cleaned.exposed_at', 'cleaned._loaded_at'), 'future_timestamp'),
+        ('experiments.experiment_id is null', 'unknown_experiment'),
+        ('learners.learner_id is null', 'orphan_learner_id'),
+        ('experiment_variants.variant is null', 'unknown_variant'),
+    ],
+) }}
+
+select * from final
