@@ -23,7 +23,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pg_server import PostgresServer, start_server  # noqa: E402
+from pg_server import PostgresServer, start_server
 
 REPO = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).parent / "dbt"

@@ -1,0 +1,29 @@
+{#-
+    Small numeric helpers used by every statistics macro. They exist because the
+    engines disagree at the edges: PostgreSQL raises "value out of range: underflow"
+    for exp(-746) and "cannot take logarithm of zero" for ln(0), where DuckDB returns
+    0 and -inf. Each helper is a plain expression, valid on DuckDB, PostgreSQL and
+    Spark SQL.
+-#}
+
+{% macro stats_double(x) -%}
+    cast(({{ x }}) as double precision)
+{%- endmacro %}
+
+
+{% macro stats_safe_exp(x) -%}
+    {#- exp(x), 0 below exp(-700) ≈ 1e-304 (never an underflow error). -#}
+    (exp(greatest(({{ x }}), -700.0)) * (case when ({{ x }}) < -700.0 then 0.0 else 1.0 end))
+{%- endmacro %}
+
+
+{% macro stats_safe_ln(x) -%}
+    {#- ln(x) for x > 0; arguments at or below 1e-300 are read as 1e-300. -#}
+    ln(greatest(({{ x }}), 1e-300))
+{%- endmacro %}
+
+
+{% macro stats_safe_divide(numerator, denominator) -%}
+    {#- numerator / denominator as double precision, null when the denominator is 0 or null. -#}
+    (cast(({{ numerator }}) as double precision) / nullif(cast(({{ denominator }}) as double precision), 0.0))
+{%- endmacro %}

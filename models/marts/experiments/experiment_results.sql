@@ -1,0 +1,233 @@
+-- Per experiment x metric x treatment variant, the comparison with the control arm:
+-- arm estimates, difference, relative lift with its delta-method 95% interval, Welch's
+-- test, the CUPED-adjusted estimate, the multiple-testing correction over the decision
+-- (non-guardrail) metrics, and the guardrail-breach flag. Formulas: doc block
+-- experiments_statistics and the macros in macros/stats/.
+
+{%- set alpha = var('experiments_alpha') %}
+{%- set method = var('experiments_multiple_testing_method') %}
+
+with
+
+arms as (
+
+    select * from {{ ref('int_experiment_metric_arms_aggregated') }}
+
+),
+
+metrics as (
+
+    select * from {{ ref('metric_definitions') }}
+
+),
+
+experiments as (
+
+    select * from {{ ref('experiments') }}
+
+),
+
+paired as (
+
+    select
+        treatment.experiment_id,
+        treatment.metric_id,
+        treatment.variant,
+        control.variant as control_variant,
+        treatment.metric_type,
+        metrics.direction,
+        metrics.is_guardrail,
+        (experiments.primary_metric = treatment.metric_id) as is_primary_metric,
+        (
+            metrics.cuped_enabled
+            and treatment.metric_type <> 'ratio'
+            and treatment.has_covariate
+        ) as is_cuped_applied,
+        control.units as control_units,
+        treatment.units as treatment_units,
+        control.estimate as control_estimate,
+        treatment.estimate as treatment_estimate,
+        control.estimate_variance as control_estimate_variance,
+        treatment.estimate_variance as treatment_estimate_variance,
+        -- unit-level variance: s^2 for means and proportions; for ratio metrics the
+        -- variance of the linearised unit values, n * Var(ratio)
+        control.units * control.estimate_variance as control_unit_variance,
+        treatment.units * treatment.estimate_variance as treatment_unit_variance,
+        treatment.cuped_theta,
+        {{ stats_cuped_adjusted_mean('control.mean_y', 'control.mean_c', 'control.pooled_mean_c', 'treatment.cuped_theta') }}
+            as control_cuped_estimate,
+        {{ stats_cuped_adjusted_mean('treatment.mean_y', 'treatment.mean_c', 'treatment.pooled_mean_c', 'treatment.cuped_theta') }}
+            as treatment_cuped_estimate,
+        {{ stats_cuped_adjusted_variance('control.var_y', 'control.var_c', 'control.cov_cy', 'treatment.cuped_theta') }}
+            as control_cuped_unit_variance,
+        {{ stats_cuped_adjusted_variance('treatment.var_y', 'treatment.var_c', 'treatment.cov_cy', 'treatment.cuped_theta') }}
+            as treatment_cuped_unit_variance
+    from arms as treatment
+    inner join arms as control
+        on
+            treatment.experiment_id = control.experiment_id
+            and treatment.metric_id = control.metric_id
+            and control.is_control
+            and not treatment.is_control
+    inner join metrics
+        on treatment.metric_id = metrics.metric_id
+    inner join experiments
+        on treatment.experiment_id = experiments.experiment_id
+
+),
+
+differenced as (
+
+    select
+        paired.*,
+        treatment_estimate - control_estimate as absolute_difference,
+        {{ stats_safe_divide('treatment_estimate', 'control_estimate') }} - 1.0 as relative_lift,
+        {{ stats_delta_relative_lift_variance('treatment_estimate', 'treatment_estimate_variance', 'control_estimate', 'control_estimate_variance') }}
+            as relative_lift_variance,
+        sqrt(treatment_estimate_variance + control_estimate_variance) as standard_error,
+        {{ stats_welch_df('treatment_unit_variance', 'treatment_units', 'control_unit_variance', 'control_units') }}
+            as degrees_of_freedom,
+        case when is_cuped_applied then treatment_cuped_estimate - control_cuped_estimate end
+            as cuped_absolute_difference,
+        case when is_cuped_applied
+            then {{ stats_safe_divide('treatment_cuped_estimate', 'control_cuped_estimate') }} - 1.0
+        end as cuped_relative_lift,
+        case when is_cuped_applied then
+            {{ stats_delta_relative_lift_variance(
+                'treatment_cuped_estimate',
+                stats_safe_divide('treatment_cuped_unit_variance', 'treatment_units'),
+                'control_cuped_estimate',
+                stats_safe_divide('control_cuped_unit_variance', 'control_units')) }}
+        end as cuped_relative_lift_variance,
+        case when is_cuped_applied
+            then {{ stats_welch_se('treatment_cuped_unit_variance', 'treatment_units', 'control_cuped_unit_variance', 'control_units') }}
+        end as cuped_standard_error,
+        case when is_cuped_applied
+            then {{ stats_welch_df('treatment_cuped_unit_variance', 'treatment_units', 'control_cuped_unit_variance', 'control_units') }}
+        end as cuped_degrees_of_freedom
+    from paired
+
+),
+
+t_statistics as (
+
+    select
+        differenced.*,
+        {{ stats_safe_divide('absolute_difference', 'standard_error') }} as t_statistic,
+        {{ stats_safe_divide('cuped_absolute_difference', 'cuped_standard_error') }} as cuped_t_statistic,
+        {{ stats_normal_quantile(1 - alpha / 2) }} as z_critical
+    from differenced
+
+),
+
+tested as (
+
+    select
+        t_statistics.*,
+        {{ stats_welch_p('t_statistic', 'degrees_of_freedom') }} as p_value,
+        {{ stats_welch_p('cuped_t_statistic', 'cuped_degrees_of_freedom') }} as cuped_p_value
+    from t_statistics
+
+),
+
+decided as (
+
+    select
+        tested.*,
+        case when is_cuped_applied then cuped_p_value else p_value end as decision_p_value,
+        case when is_cuped_applied then cuped_absolute_difference else absolute_difference end
+            as decision_absolute_difference,
+        -- the multiple-testing family of an experiment: its decision (non-guardrail)
+        -- metrics x treatment variants; guardrails get no p-value here (left out)
+        case when not is_guardrail then
+            case when is_cuped_applied then cuped_p_value else p_value end
+        end as family_p_value
+    from tested
+
+),
+
+corrected as (
+
+    {{ stats_p_adjust('decided', 'family_p_value', ['experiment_id'], ['metric_id', 'variant'], method=method, output='adjusted_p_value') }}
+
+),
+
+final as (
+
+    select
+        -- ids
+        cast(experiment_id as varchar) as experiment_id,
+        cast(metric_id as varchar) as metric_id,
+        cast(variant as varchar) as variant,
+        cast(control_variant as varchar) as control_variant,
+
+        -- strings
+        cast(metric_type as varchar) as metric_type,
+        cast(direction as varchar) as direction,
+        cast('{{ method }}' as varchar) as correction_method,
+
+        -- arms
+        cast(control_units as bigint) as control_units,
+        cast(treatment_units as bigint) as treatment_units,
+        cast(control_estimate as double precision) as control_mean,
+        cast(treatment_estimate as double precision) as treatment_mean,
+        cast(sqrt(control_unit_variance) as double precision) as control_std_dev,
+        cast(sqrt(treatment_unit_variance) as double precision) as treatment_std_dev,
+
+        -- comparison
+        cast(absolute_difference as double precision) as absolute_difference,
+        cast(relative_lift as double precision) as relative_lift,
+        cast(relative_lift - z_critical * sqrt(relative_lift_variance) as double precision)
+            as relative_lift_ci_lower,
+        cast(relative_lift + z_critical * sqrt(relative_lift_variance) as double precision)
+            as relative_lift_ci_upper,
+        cast(standard_error as double precision) as standard_error,
+        cast(t_statistic as double precision) as t_statistic,
+        cast(degrees_of_freedom as double precision) as degrees_of_freedom,
+        cast(p_value as double precision) as p_value,
+
+        -- CUPED
+        cast(case when is_cuped_applied then cuped_theta end as double precision) as cuped_theta,
+        cast(cuped_absolute_difference as double precision) as cuped_absolute_difference,
+        cast(cuped_relative_lift as double precision) as cuped_relative_lift,
+        cast(cuped_relative_lift - z_critical * sqrt(cuped_relative_lift_variance) as double precision)
+            as cuped_relative_lift_ci_lower,
+        cast(cuped_relative_lift + z_critical * sqrt(cuped_relative_lift_variance) as double precision)
+            as cuped_relative_lift_ci_upper,
+        cast(cuped_p_value as double precision) as cuped_p_value,
+        cast(
+            1.0 - {{ stats_safe_divide('cuped_standard_error * cuped_standard_error', 'standard_error * standard_error') }}
+            as double precision
+        ) as cuped_variance_reduction,
+
+        -- decision
+        cast(decision_p_value as double precision) as decision_p_value,
+        cast(adjusted_p_value as double precision) as adjusted_p_value,
+        cast(case when is_guardrail then 0 else p_family_size end as bigint) as family_size,
+
+        -- booleans
+        is_primary_metric,
+        is_guardrail,
+        is_cuped_applied,
+        coalesce(
+            case
+                when is_guardrail then decision_p_value < {{ alpha }}
+                else adjusted_p_value < {{ alpha }}
+            end,
+            false
+        ) as is_significant,
+        coalesce(
+            is_guardrail
+            and decision_p_value < {{ alpha }}
+            and (
+                (direction = 'lower' and decision_absolute_difference > 0)
+                or (direction = 'higher' and decision_absolute_difference < 0)
+            ),
+            false
+        ) as is_guardrail_breached
+
+    from corrected
+
+)
+
+select * from final

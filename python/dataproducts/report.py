@@ -1,0 +1,223 @@
+"""Self-contained HTML reports (no JavaScript, no CDN, no server: they open from disk).
+
+The experiment scorecard shows the health checks first (sample ratio, allocation,
+multiple exposures) — if one alarms, the results below are not to be trusted — then a
+forest plot of the relative lift of every metric with its 95% interval (an inline SVG),
+guardrails marked, then the numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from pathlib import Path
+
+import pandas as pd
+
+from .experiments import HEALTH_CHECKS, Scorecard, scorecard
+
+_CSS = """
+body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 2rem auto;
+       max-width: 980px; color: #1f2328; line-height: 1.45; }
+h1 { margin-bottom: .2rem; } .sub { color: #57606a; margin-top: 0; }
+.checks { display: grid; grid-template-columns: repeat(3, 1fr); gap: .8rem; margin: 1rem 0 2rem; }
+.check { border: 1px solid #d0d7de; border-radius: 8px; padding: .8rem 1rem; }
+.check.ok { border-left: 6px solid #1a7f37; } .check.alarm { border-left: 6px solid #cf222e; background: #fff5f5; }
+.check h3 { margin: 0 0 .3rem; font-size: 1rem; } .check .v { font-size: 1.1rem; font-weight: 600; }
+.check p { margin: .3rem 0 0; font-size: .85rem; color: #57606a; }
+.banner { padding: .8rem 1rem; border-radius: 8px; background: #fff5f5; border: 1px solid #cf222e; margin-bottom: 1rem; }
+table { border-collapse: collapse; width: 100%; font-size: .85rem; margin-top: 1rem; }
+th, td { border-bottom: 1px solid #d0d7de; padding: .35rem .5rem; text-align: right; }
+th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
+.tag { font-size: .75rem; border-radius: 4px; padding: 0 .3rem; border: 1px solid #d0d7de; }
+.tag.guard { border-color: #9a6700; color: #9a6700; } .tag.breach { border-color: #cf222e; color: #cf222e; }
+.tag.primary { border-color: #0969da; color: #0969da; }
+footer { margin-top: 2rem; font-size: .8rem; color: #57606a; }
+"""
+
+
+def _fmt(v: object, pct: bool = False, digits: int = 3) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or pd.isna(v):  # type: ignore[arg-type]
+        return "-"
+    x = float(v)  # type: ignore[arg-type]
+    if pct:
+        return f"{x * 100:+.1f}%"
+    if abs(x) >= 1e-3 or x == 0:
+        return f"{x:.{digits}f}"
+    return f"{x:.2e}"
+
+
+def _health_html(card: Scorecard) -> str:
+    h = card.health
+    values = {
+        "srm": (
+            f"p = {_fmt(h.srm_p_value, digits=4)}",
+            f"χ² = {_fmt(h.srm_chi_square)}; units: {escape(h.units_by_variant)}",
+        ),
+        "allocation": (
+            f"{h.allocation_mismatches} mismatched",
+            f"{_fmt((h.allocation_mismatch_share or 0) * 100, digits=2)}% of {h.exposures_logged} exposures",
+        ),
+        "multiple_exposures": (
+            f"{h.multiple_variant_learners} learners",
+            f"{_fmt((h.multiple_variant_share or 0) * 100, digits=2)}% of {h.learners_exposed} exposed; "
+            f"{h.exposures_outside_window} exposures outside the window",
+        ),
+    }
+    cards = []
+    for check in HEALTH_CHECKS:
+        alarm = bool(getattr(h, check.alarm_column))
+        value, detail = values[check.key]
+        cards.append(
+            f'<div class="check {"alarm" if alarm else "ok"}"><h3>{escape(check.title)}: '
+            f'{"ALARM" if alarm else "ok"}</h3><div class="v">{escape(value)}</div>'
+            f"<p>{escape(detail)}</p><p>{escape(check.explanation)}</p></div>"
+        )
+    banner = (
+        ""
+        if h.is_healthy
+        else '<div class="banner"><strong>Health check failed.</strong> Fix the data collection '
+        "before reading the results below: they are shown for diagnosis only.</div>"
+    )
+    return banner + '<div class="checks">' + "".join(cards) + "</div>"
+
+
+def forest_plot_svg(results: pd.DataFrame, width: int = 900) -> str:
+    """An inline SVG forest plot: relative lift and its 95% CI per metric and variant.
+
+    CUPED-adjusted estimates are drawn when CUPED applies (the decision estimate).
+    Guardrail rows are labelled; a breached guardrail is drawn in red.
+    """
+    rows = []
+    for r in results.itertuples():
+        cuped = bool(r.is_cuped_applied) and not pd.isna(r.cuped_relative_lift)
+        lift = r.cuped_relative_lift if cuped else r.relative_lift
+        lo = r.cuped_relative_lift_ci_lower if cuped else r.relative_lift_ci_lower
+        hi = r.cuped_relative_lift_ci_upper if cuped else r.relative_lift_ci_upper
+        rows.append((r, lift, lo, hi, cuped))
+    finite = [v for _, a, b, c, _ in rows for v in (a, b, c) if v is not None and not pd.isna(v)]
+    span = max([0.05, *[abs(float(v)) for v in finite]]) * 1.1
+    left, right, top, row_h = 290, 90, 30, 34
+    plot_w = width - left - right
+    height = top + row_h * max(1, len(rows)) + 40
+
+    def x(v: float) -> float:
+        return left + (float(v) + span) / (2 * span) * plot_w
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="Forest plot of relative lifts">',
+        f'<line x1="{x(0):.1f}" y1="{top - 10}" x2="{x(0):.1f}" y2="{height - 30}" stroke="#57606a" stroke-dasharray="4 3"/>',
+    ]
+    for tick in (-span, -span / 2, 0.0, span / 2, span):
+        parts.append(
+            f'<text x="{x(tick):.1f}" y="{height - 12}" font-size="11" text-anchor="middle" fill="#57606a">'
+            f"{tick * 100:+.0f}%</text>"
+        )
+    for i, (r, lift, lo, hi, cuped) in enumerate(rows):
+        y = top + i * row_h + row_h / 2
+        label = f"{r.metric_id} · {r.variant}"
+        tags = []
+        if r.is_guardrail:
+            tags.append("guardrail")
+        if r.is_primary_metric:
+            tags.append("primary")
+        if cuped:
+            tags.append("CUPED")
+        color = (
+            "#cf222e" if r.is_guardrail_breached else ("#1a7f37" if r.is_significant else "#0969da")
+        )
+        if r.is_guardrail:
+            parts.append(
+                f'<rect x="0" y="{y - row_h / 2 + 2:.1f}" width="{width}" height="{row_h - 4}" fill="#fff8c5" opacity="0.6"/>'
+            )
+        parts.append(
+            f'<text x="8" y="{y + 4:.1f}" font-size="13" fill="#1f2328">{escape(label)}'
+            f'<tspan font-size="10" fill="#57606a"> {escape(" ".join(tags))}</tspan></text>'
+        )
+        if lift is None or pd.isna(lift):
+            parts.append(
+                f'<text x="{x(0) + 6:.1f}" y="{y + 4:.1f}" font-size="11" fill="#57606a">not estimable</text>'
+            )
+            continue
+        if lo is not None and hi is not None and not pd.isna(lo) and not pd.isna(hi):
+            a, b = max(-span, float(lo)), min(span, float(hi))
+            parts.append(
+                f'<line x1="{x(a):.1f}" y1="{y:.1f}" x2="{x(b):.1f}" y2="{y:.1f}" stroke="{color}" stroke-width="2"/>'
+            )
+        parts.append(f'<circle cx="{x(lift):.1f}" cy="{y:.1f}" r="5" fill="{color}"/>')
+        parts.append(
+            f'<text x="{width - right + 8}" y="{y + 4:.1f}" font-size="11" fill="{color}">{_fmt(lift, pct=True)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _results_table(card: Scorecard) -> str:
+    head = (
+        "<tr><th>metric</th><th>variant</th><th>control</th><th>treatment</th><th>lift</th>"
+        "<th>95% CI</th><th>p (Welch)</th><th>CUPED lift</th><th>CUPED p</th>"
+        "<th>var. reduction</th><th>adj. p</th></tr>"
+    )
+    body = []
+    for r in card.results.itertuples():
+        tags = ""
+        if r.is_primary_metric:
+            tags += ' <span class="tag primary">primary</span>'
+        if r.is_guardrail:
+            tags += ' <span class="tag guard">guardrail</span>'
+        if r.is_guardrail_breached:
+            tags += ' <span class="tag breach">breached</span>'
+        body.append(
+            f"<tr><td>{escape(str(r.metric_id))}{tags}</td><td>{escape(str(r.variant))}</td>"
+            f"<td>{_fmt(r.control_mean)} (n={int(r.control_units)})</td>"
+            f"<td>{_fmt(r.treatment_mean)} (n={int(r.treatment_units)})</td>"
+            f"<td>{_fmt(r.relative_lift, pct=True)}</td>"
+            f"<td>[{_fmt(r.relative_lift_ci_lower, pct=True)}, {_fmt(r.relative_lift_ci_upper, pct=True)}]</td>"
+            f"<td>{_fmt(r.p_value, digits=4)}</td><td>{_fmt(r.cuped_relative_lift, pct=True)}</td>"
+            f"<td>{_fmt(r.cuped_p_value, digits=4)}</td><td>{_fmt(r.cuped_variance_reduction, pct=True)}</td>"
+            f"<td>{_fmt(r.adjusted_p_value, digits=4)}</td></tr>"
+        )
+    return f"<table>{head}{''.join(body)}</table>"
+
+
+def render_experiment_report(card: Scorecard) -> str:
+    """The scorecard of one experiment as one self-contained HTML page."""
+    h = card.health
+    exp = card.experiment
+    method = str(card.results.correction_method.iloc[0]) if len(card.results) else "holm"
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(h.experiment_name)} — experiment scorecard</title>"
+        f"<style>{_CSS}</style></head><body>"
+        f"<h1>{escape(h.experiment_name)}</h1>"
+        f'<p class="sub"><code>{escape(h.experiment_id)}</code> · {escape(h.status)} · '
+        f"{h.start_at:%Y-%m-%d} → {h.end_at:%Y-%m-%d} · {h.days_running} days running · "
+        f"{h.units_analysed} units · owner {escape(str(exp.get('owner', '-')))}</p>"
+        f"<p><em>Hypothesis:</em> {escape(str(exp.get('hypothesis', '-')))}</p>"
+        "<h2>Health checks</h2>"
+        + _health_html(card)
+        + "<h2>Relative lift per metric (95% interval)</h2>"
+        + forest_plot_svg(card.results)
+        + '<p class="sub">Points: relative lift (CUPED-adjusted where CUPED applies); lines: 95% '
+        "delta-method intervals; green = significant after correction; red = guardrail breached; "
+        "shaded rows are guardrails (judged uncorrected).</p>"
+        + "<h2>Numbers</h2>"
+        + _results_table(card)
+        + f"<footer>Welch two-sided t-tests; adjusted p-values by {escape(method.upper() if method == 'bh' else method.capitalize())} "
+        "over the non-guardrail metrics x variants. As of "
+        f"{h.as_of_at:%Y-%m-%d %H:%M} (data time, not wall clock). Generated by "
+        "<code>dataproducts report experiment</code> from marts.experiment_health and "
+        "marts.experiment_results.</footer></body></html>"
+    )
+
+
+def write_experiment_report(
+    experiment_id: str, out: str | Path | None = None, duckdb_path: str | Path | None = None
+) -> Path:
+    """Write the scorecard of ``experiment_id`` to ``out`` (default ``<experiment_id>.html``)."""
+    card = scorecard(experiment_id, duckdb_path)
+    path = Path(out) if out else Path(f"{experiment_id}.html")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_experiment_report(card), encoding="utf-8")
+    return path

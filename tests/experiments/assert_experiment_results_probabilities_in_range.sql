@@ -1,0 +1,33 @@
+-- Rule: every p-value of experiment_results lies in [0, 1] and every interval has its
+-- lower bound below its upper bound.
+-- Why: the tails are computed by approximations in SQL; a value outside [0, 1] means
+-- an approximation left its domain and every decision based on it is void.
+
+with
+
+results as (
+
+    select * from {{ ref('experiment_results') }}
+
+),
+
+final as (
+
+    select
+        experiment_id,
+        metric_id,
+        variant,
+        p_value,
+        cuped_p_value,
+        adjusted_p_value
+    from results
+    where
+        p_value < 0 or p_value > 1
+        or cuped_p_value < 0 or cuped_p_value > 1
+        or adjusted_p_value < 0 or adjusted_p_value > 1
+        or relative_lift_ci_lower > relative_lift_ci_upper
+        or cuped_relative_lift_ci_lower > cuped_relative_lift_ci_upper
+
+)
+
+select * from final
