@@ -1,0 +1,246 @@
+{#-
+    The feedback loop: how each coaching message, and each of its variants,
+    performs, and whether it is suppressed. One row per message and variant
+    (grain = 'variant') and one per message over all its variants
+    (grain = 'message', variant null).
+
+    Rates: engagement = engaged / deliveries (clicked or voted), helpfulness
+    = helpful / (helpful + not_helpful). The helpfulness rate has the posterior
+    Beta(1 + helpful, 1 + not_helpful) (uniform prior); its equal-tailed
+    credible interval and P(rate < threshold) are computed exactly (macro
+    coaching_beta_cdf; the interval end points by interpolating the CDF on a
+    grid refined twice, |error| < 1e-7). A row is suppressed when
+    P(rate < var coaching_suppression_threshold) > var
+    coaching_suppression_probability with at least var
+    coaching_suppression_min_responses votes; a variant is also suppressed
+    when its message is.
+-#}
+{%- set level = var('coaching_credible_level') | float -%}
+{%- set threshold = var('coaching_suppression_threshold') | float -%}
+{%- set refine_points = 100 -%}
+{%- if not (0 < level < 1) or not (0 < threshold < 1) -%}
+    {{ exceptions.raise_compiler_error(
+        "vars coaching_credible_level and coaching_suppression_threshold must be within (0, 1); got "
+        ~ level ~ " and " ~ threshold
+    ) }}
+{%- endif -%}
+
+with
+
+counts as (
+
+    select * from {{ ref('int_coaching_feedback_counted') }}
+
+),
+
+grid as (
+
+    select * from {{ ref('int_coaching_posterior_cdfs_gridded') }}
+
+),
+
+messages as (
+
+    select * from {{ ref('coaching_messages') }}
+
+),
+
+message_types as (
+
+    select distinct
+        message_id,
+        message_type
+    from messages
+
+),
+
+threshold_points as (
+
+    select
+        performance_key,
+        posterior_alpha as alpha,
+        posterior_beta as beta,
+        {{ threshold }} as x
+    from counts
+
+),
+
+threshold_cdfs as (
+
+    {{ coaching_beta_cdf('threshold_points', ['performance_key']) }}
+
+),
+
+interval_levels as (
+
+    select 'lower' as bound, {{ (1 - level) / 2 }} as probability
+    union all
+    select 'upper' as bound, {{ (1 + level) / 2 }} as probability
+
+),
+
+grid_intervals as (
+
+    select
+        performance_key,
+        x as x_lo,
+        cdf as cdf_lo,
+        lead(x) over (partition by performance_key order by x, point_index) as x_hi,
+        lead(cdf) over (partition by performance_key order by x, point_index) as cdf_hi
+    from grid
+
+),
+
+{#- Two refinements: the grid interval that holds each level is cut in
+    refine_points parts and the CDF evaluated exactly at each cut. -#}
+{%- for step in [1, 2] %}
+    {%- set previous = 'grid_intervals' if step == 1 else 'refined_intervals_1' %}
+
+    brackets_{{ step }} as (
+
+        select
+            {{ previous }}.performance_key,
+            interval_levels.bound,
+            interval_levels.probability,
+            {{ previous }}.x_lo,
+            {{ previous }}.x_hi
+        from {{ previous }}
+        inner join interval_levels
+            on {{ previous }}.cdf_lo <= interval_levels.probability
+                and {{ previous }}.cdf_hi > interval_levels.probability
+                {%- if step == 2 %}
+                    and {{ previous }}.bound = interval_levels.bound
+                {%- endif %}
+
+    ),
+
+    refine_points_{{ step }} as (
+
+        select
+            brackets_{{ step }}.performance_key,
+            brackets_{{ step }}.bound,
+            brackets_{{ step }}.probability,
+            cut.i as point_index,
+            counts.posterior_alpha as alpha,
+            counts.posterior_beta as beta,
+            brackets_{{ step }}.x_lo
+            + (brackets_{{ step }}.x_hi - brackets_{{ step }}.x_lo) * cut.i / {{ refine_points }}.0 as x
+        from brackets_{{ step }}
+        inner join counts
+            on brackets_{{ step }}.performance_key = counts.performance_key
+        {{ coaching_join_integer_range('0', refine_points, 'cut', 'i') }}
+
+    ),
+
+    refine_cdfs_{{ step }} as (
+
+        {{ coaching_beta_cdf('refine_points_' ~ step, ['performance_key', 'bound', 'point_index']) }}
+
+    ),
+
+    refined_intervals_{{ step }} as (
+
+        select
+            performance_key,
+            bound,
+            x as x_lo,
+            max(cdf) over (
+                partition by performance_key, bound
+                order by point_index
+                rows between unbounded preceding and current row
+            ) as cdf_lo,
+            lead(x) over (partition by performance_key, bound order by point_index) as x_hi,
+            lead(cdf) over (partition by performance_key, bound order by point_index) as cdf_hi
+        from refine_cdfs_{{ step }}
+
+    ),
+{%- endfor %}
+
+interval_bounds as (
+
+    select
+        refined_intervals_2.performance_key,
+        refined_intervals_2.bound,
+        refined_intervals_2.x_lo
+        + (interval_levels.probability - refined_intervals_2.cdf_lo)
+        / (refined_intervals_2.cdf_hi - refined_intervals_2.cdf_lo)
+        * (refined_intervals_2.x_hi - refined_intervals_2.x_lo) as x
+    from refined_intervals_2
+    inner join interval_levels
+        on refined_intervals_2.bound = interval_levels.bound
+            and refined_intervals_2.cdf_lo <= interval_levels.probability
+            and refined_intervals_2.cdf_hi > interval_levels.probability
+
+),
+
+scored as (
+
+    select
+        counts.*,
+        threshold_cdfs.cdf as p_below_threshold,
+        lower_bounds.x as credible_interval_lower,
+        upper_bounds.x as credible_interval_upper,
+        (
+            threshold_cdfs.cdf > {{ var('coaching_suppression_probability') }}
+            and counts.n_votes >= {{ var('coaching_suppression_min_responses') }}
+        ) as is_suppressed_by_own_feedback
+    from counts
+    inner join threshold_cdfs
+        on counts.performance_key = threshold_cdfs.performance_key
+    left join interval_bounds as lower_bounds
+        on counts.performance_key = lower_bounds.performance_key
+            and lower_bounds.bound = 'lower'
+    left join interval_bounds as upper_bounds
+        on counts.performance_key = upper_bounds.performance_key
+            and upper_bounds.bound = 'upper'
+
+),
+
+final as (
+
+    select
+        -- ids
+        scored.performance_key,
+        scored.message_id,
+        scored.variant,
+
+        -- strings
+        scored.grain,
+        cast(message_types.message_type as {{ dbt.type_string() }}) as message_type,
+
+        -- numerics
+        scored.n_deliveries,
+        scored.n_clicks,
+        scored.n_helpful,
+        scored.n_not_helpful,
+        scored.n_dismissed,
+        scored.n_engaged,
+        scored.n_votes,
+        {{ stats_safe_divide('scored.n_engaged', 'scored.n_deliveries') }} as engagement_rate,
+        {{ stats_safe_divide('scored.n_helpful', 'scored.n_votes') }} as helpfulness_rate,
+        scored.posterior_alpha,
+        scored.posterior_beta,
+        {{ stats_safe_divide(
+            'scored.posterior_alpha', 'scored.posterior_alpha + scored.posterior_beta'
+        ) }} as posterior_mean,
+        cast(scored.credible_interval_lower as double precision) as credible_interval_lower,
+        cast(scored.credible_interval_upper as double precision) as credible_interval_upper,
+        cast(scored.p_below_threshold as double precision) as p_below_threshold,
+
+        -- booleans
+        scored.is_suppressed_by_own_feedback,
+        (
+            scored.is_suppressed_by_own_feedback
+            or coalesce(message_rows.is_suppressed_by_own_feedback, false)
+        ) as is_suppressed
+    from scored
+    inner join message_types
+        on scored.message_id = message_types.message_id
+    left join scored as message_rows
+        on scored.grain = 'variant'
+            and message_rows.grain = 'message'
+            and scored.message_id = message_rows.message_id
+
+)
+
+select * from final
