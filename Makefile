@@ -40,8 +40,10 @@ install: $(STAMP)
 generate: install
 	$(BIN)/dataproducts generate --scale $(SCALE) --seed $(SEED)
 
+# dbt build, then the validation gate, then publish a snapshot (nothing is published
+# when a test or an expectation fails), then the docs site.
 build: install
-	$(BIN)/dbt build
+	$(BIN)/dataproducts build
 	$(BIN)/dbt docs generate
 
 run: generate build

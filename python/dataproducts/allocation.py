@@ -78,9 +78,7 @@ class Experiment:
     def assign_many(self, learner_ids: Iterable[int | str]) -> np.ndarray:
         """Variants of many learners at once (an object array, in input order)."""
         ids = list(learner_ids)
-        buckets = np.fromiter(
-            (bucket(self.salt, i) for i in ids), dtype=np.int64, count=len(ids)
-        )
+        buckets = np.fromiter((bucket(self.salt, i) for i in ids), dtype=np.int64, count=len(ids))
         names = np.array([v.name for v in self.variants], dtype=object)
         return names[np.searchsorted(np.array(self.upper_bounds()), buckets, side="right")]
 

@@ -32,3 +32,26 @@ class ContractError(DataProductsError):
 
 class WarehouseError(DataProductsError):
     """The warehouse could not be reached, or a table it should hold is missing."""
+
+
+class NotPublishedError(WarehouseError):
+    """Nothing has been published yet where the reader looked (no current snapshot)."""
+
+
+class PublishError(DataProductsError):
+    """A snapshot could not be published or rolled back; the current one is unchanged."""
+
+
+class BuildFailedError(PublishError):
+    """The dbt build or the validation gate failed, so nothing was published.
+
+    ``failures`` lists what failed (dbt nodes, or marts and expectations).
+    """
+
+    def __init__(self, message: str, failures: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.failures: list[str] = list(failures or [])
+
+
+class InvalidArgumentError(DataProductsError, ValueError):
+    """An argument of a lookup is out of range or not one of the accepted values."""

@@ -1,4 +1,5 @@
-"""The experiment metrics product, engineering side: read the published tables.
+"""The experiment metrics product, engineering side: read the published tables
+(``client.experiments``, :class:`ExperimentsReader`).
 
 ``marts.experiment_health`` (one row per experiment: the checks to read first) and
 ``marts.experiment_results`` (one row per experiment x metric x treatment variant) are
@@ -12,14 +13,16 @@ for services. Allocation itself lives in :mod:`dataproducts.allocation`.
 
 from __future__ import annotations
 
-from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 
-from .errors import UnknownExperimentError, WarehouseError
+from .allocation import Experiment, Registry, Variant
+from .connection import FixedSource, Handle, Reader, Requirements, Source, dataclass_columns
+from .errors import UnknownExperimentError
 from .paths import default_duckdb_path
 
 
@@ -103,100 +106,152 @@ class Scorecard:
     metrics: pd.DataFrame  # seed metric_definitions (descriptions)
 
 
-def _read(sql: str, params: list[object], duckdb_path: str | Path | None) -> pd.DataFrame:
-    import duckdb
+class ExperimentsReader(Reader):
+    """``client.experiments``: allocation, health and results of the published experiments.
 
-    path = Path(duckdb_path) if duckdb_path else default_duckdb_path()
-    if not path.exists():
-        raise WarehouseError(
-            f"no DuckDB warehouse at {path}: run `dataproducts generate` then `dbt build`, "
-            "or point $DATAPRODUCTS_DUCKDB at a built warehouse."
+    >>> client = dataproducts.connect()  # doctest: +SKIP
+    >>> client.experiments.assign("exp_completion_nudge", 17)  # doctest: +SKIP
+    'treatment'
+    >>> client.experiments.health("exp_srm_broken").is_healthy  # doctest: +SKIP
+    False
+    """
+
+    REQUIRES: ClassVar[Requirements] = {
+        "experiment_health": dataclass_columns(ExperimentHealth),
+        "experiment_results": {"experiment_id": str, "metric_id": str, "variant": str},
+        "experiments": {"experiment_id": str, "name": str, "salt": str, "status": str},
+        "experiment_variants": {
+            "experiment_id": str,
+            "variant": str,
+            "weight": float,
+            "is_control": bool,
+            "allocation_order": int,
+        },
+    }
+
+    def __init__(self, source: Source):
+        super().__init__(source)
+        self._cached: tuple[Handle, Registry] | None = None  # the registry of one snapshot
+
+    def ids(self) -> list[str]:
+        """The experiments of the published registry (seed ``experiments``)."""
+        return [r[0] for r in self._handle().rows(_IDS_SQL)]
+
+    def registry(self) -> Registry:
+        """The published experiment registry (what the build allocated with)."""
+        return self._registry(self._handle())
+
+    def _registry(self, handle: Handle) -> Registry:
+        cached = self._cached
+        if cached is not None and cached[0] is handle:
+            return cached[1]
+        exps = handle.rows(
+            "select experiment_id, name, salt, start_at, end_at, status, primary_metric "
+            "from {experiments} order by experiment_id"
         )
-    with closing(duckdb.connect(str(path), read_only=True)) as con:
-        try:
-            return con.execute(sql, params).df()
-        except duckdb.CatalogException as exc:
-            raise WarehouseError(
-                f"an experiments table is missing in {path}: run `dbt build` first ({exc})."
-            ) from exc
+        variants: dict[str, list[Variant]] = {}
+        for exp_id, name, weight, is_control in handle.rows(
+            "select experiment_id, variant, weight, is_control from {experiment_variants} "
+            "order by experiment_id, allocation_order, variant"
+        ):
+            variants.setdefault(exp_id, []).append(Variant(name, float(weight), bool(is_control)))
+        registry = Registry(
+            [
+                Experiment(
+                    e[0],
+                    e[1],
+                    e[2],
+                    str(e[3]),
+                    str(e[4]),
+                    e[5],
+                    e[6],
+                    tuple(variants.get(e[0], ())),
+                )
+                for e in exps
+            ]
+        )
+        self._cached = (handle, registry)
+        return registry
+
+    def assign(self, experiment_id: str, learner_id: int | str) -> str:
+        """The variant ``learner_id`` gets in ``experiment_id`` (the MD5 allocation rule of
+        :mod:`dataproducts.allocation` on the published registry)."""
+        return self._registry(self._handle()).assign(experiment_id, learner_id)
+
+    def health(self, experiment_id: str) -> ExperimentHealth:
+        """The health row of one experiment: read it before the results."""
+        handle = self._handle()
+        rows = handle.rows(
+            f"select {_HEALTH_COLUMNS} from {{experiment_health}} where experiment_id = ?",
+            [experiment_id],
+        )
+        if not rows:
+            raise _unknown(handle, experiment_id)
+        return ExperimentHealth(*rows[0])
+
+    def results(self, experiment_id: str | None = None) -> pd.DataFrame:
+        """Rows of ``marts.experiment_results`` (one experiment, or all), primary metric
+        first; :class:`UnknownExperimentError` for an experiment the registry lacks."""
+        handle = self._handle()
+        sql = "select * from {experiment_results}"
+        params: list[object] = []
+        if experiment_id is not None:
+            if not handle.rows(
+                "select 1 from {experiments} where experiment_id = ?", [experiment_id]
+            ):
+                raise _unknown(handle, experiment_id)
+            sql += " where experiment_id = ?"
+            params.append(experiment_id)
+        sql += " order by experiment_id, is_guardrail, not is_primary_metric, metric_id, variant"
+        return handle.frame(sql, params)
+
+    def scorecard(self, experiment_id: str) -> Scorecard:
+        """Health, results and registry row of one experiment, read from one snapshot."""
+        handle = self._handle()
+        pinned = ExperimentsReader(FixedSource(handle, owned=False))
+        health = pinned.health(experiment_id)
+        exp = handle.frame("select * from {experiments} where experiment_id = ?", [experiment_id])
+        metrics = handle.frame("select * from {metric_definitions} order by metric_id")
+        return Scorecard(
+            experiment=exp.iloc[0].to_dict() if len(exp) else {"experiment_id": experiment_id},
+            health=health,
+            results=pinned.results(experiment_id),
+            metrics=metrics,
+        )
 
 
-def _known(duckdb_path: str | Path | None) -> list[str]:
-    return list(
-        _read(
-            "select experiment_id from marts.experiment_health order by 1", [], duckdb_path
-        ).experiment_id
+_IDS_SQL = "select experiment_id from {experiments} order by experiment_id"
+_HEALTH_COLUMNS = ", ".join(f.name for f in fields(ExperimentHealth))
+
+
+def _unknown(handle: Handle, experiment_id: str) -> UnknownExperimentError:
+    known = ", ".join(r[0] for r in handle.rows(_IDS_SQL))
+    return UnknownExperimentError(
+        f"unknown experiment {experiment_id!r}; {handle.description} has: {known or 'none'}"
     )
+
+
+def _client(duckdb_path: str | Path | None):  # -> Client
+    from .client import connect
+
+    return connect(Path(duckdb_path) if duckdb_path else default_duckdb_path())
 
 
 def results(
     experiment_id: str | None = None, duckdb_path: str | Path | None = None
 ) -> pd.DataFrame:
-    """Rows of ``marts.experiment_results`` (one experiment, or all), primary metric first."""
-    sql = "select * from marts.experiment_results"
-    params: list[object] = []
-    if experiment_id is not None:
-        sql += " where experiment_id = ?"
-        params.append(experiment_id)
-    sql += " order by experiment_id, is_guardrail, not is_primary_metric, metric_id, variant"
-    return _read(sql, params, duckdb_path)
+    """``ExperimentsReader.results`` on one DuckDB file (default ``$DATAPRODUCTS_DUCKDB``)."""
+    with _client(duckdb_path) as client:
+        return client.experiments.results(experiment_id)
 
 
 def health(experiment_id: str, duckdb_path: str | Path | None = None) -> ExperimentHealth:
-    """The health row of one experiment; :class:`UnknownExperimentError` if it has none."""
-    df = _read(
-        "select * from marts.experiment_health where experiment_id = ?",
-        [experiment_id],
-        duckdb_path,
-    )
-    if df.empty:
-        known = ", ".join(_known(duckdb_path))
-        raise UnknownExperimentError(
-            f"unknown experiment {experiment_id!r}; the warehouse has: {known or 'none'}"
-        )
-    r = df.iloc[0]
-
-    def opt(v: object) -> float | None:
-        return None if pd.isna(v) else float(v)  # type: ignore[arg-type]
-
-    return ExperimentHealth(
-        experiment_id=str(r.experiment_id),
-        experiment_name=str(r.experiment_name),
-        status=str(r.status),
-        primary_metric=str(r.primary_metric),
-        units_by_variant=str(r.units_by_variant),
-        exposures_logged=int(r.exposures_logged),
-        exposures_outside_window=int(r.exposures_outside_window),
-        learners_exposed=int(r.learners_exposed),
-        units_analysed=int(r.units_analysed),
-        allocation_mismatches=int(r.allocation_mismatches),
-        allocation_mismatch_share=opt(r.allocation_mismatch_share),
-        multiple_variant_learners=int(r.multiple_variant_learners),
-        multiple_variant_share=opt(r.multiple_variant_share),
-        srm_chi_square=opt(r.srm_chi_square),
-        srm_p_value=opt(r.srm_p_value),
-        days_running=int(r.days_running),
-        is_srm_alarm=bool(r.is_srm_alarm),
-        is_allocation_mismatch_alarm=bool(r.is_allocation_mismatch_alarm),
-        is_multiple_exposure_alarm=bool(r.is_multiple_exposure_alarm),
-        start_at=pd.Timestamp(r.start_at).to_pydatetime(),
-        end_at=pd.Timestamp(r.end_at).to_pydatetime(),
-        as_of_at=pd.Timestamp(r.as_of_at).to_pydatetime(),
-    )
+    """``ExperimentsReader.health`` on one DuckDB file (default ``$DATAPRODUCTS_DUCKDB``)."""
+    with _client(duckdb_path) as client:
+        return client.experiments.health(experiment_id)
 
 
 def scorecard(experiment_id: str, duckdb_path: str | Path | None = None) -> Scorecard:
-    """Health, results and registry row of one experiment, for the report."""
-    h = health(experiment_id, duckdb_path)
-    exp = _read(
-        "select * from reference.experiments where experiment_id = ?", [experiment_id], duckdb_path
-    )
-    metrics = _read(
-        "select * from reference.metric_definitions order by metric_id", [], duckdb_path
-    )
-    return Scorecard(
-        experiment=exp.iloc[0].to_dict() if len(exp) else {"experiment_id": experiment_id},
-        health=h,
-        results=results(experiment_id, duckdb_path),
-        metrics=metrics,
-    )
+    """``ExperimentsReader.scorecard`` on one DuckDB file (default ``$DATAPRODUCTS_DUCKDB``)."""
+    with _client(duckdb_path) as client:
+        return client.experiments.scorecard(experiment_id)

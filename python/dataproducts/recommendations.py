@@ -1,4 +1,5 @@
-"""The recommendations product, engineering side: read the API table, and reference
+"""The recommendations product, engineering side: read the API tables
+(``client.recommendations``, :class:`RecommendationsReader`), and reference
 implementations of its formulas that the tests and the benchmark check the SQL against.
 
 >>> import pandas as pd
@@ -16,16 +17,18 @@ relevance; users evaluated = users with a list and a non-empty truth; MAP@k divi
 from __future__ import annotations
 
 import math
-from contextlib import closing
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .errors import ConfigurationError, WarehouseError
+from .connection import Reader, Requirements, as_id, as_limit, dataclass_columns
+from .errors import ConfigurationError, InvalidArgumentError
 from .paths import default_duckdb_path
 
 SIMILARITY_METHODS = ("jaccard", "lift", "cosine")
@@ -47,49 +50,123 @@ class Recommendation:
     generated_at: datetime
 
 
+@dataclass(frozen=True)
+class SimilarCourse:
+    """One row of the public table ``marts.similar_courses``."""
+
+    course_id: int
+    similar_course_id: int
+    rank: int
+    similarity: float
+    method: str
+
+
+#: The modules of ``marts.recommendations`` (its accepted values).
+MODULES = (
+    "recent_activity",
+    "because_you_viewed",
+    "popular",
+    "next_in_specialization",
+    "als",
+    "for_you",
+)
+
+_REC_COLUMNS = ", ".join(f.name for f in fields(Recommendation))
+_SIMILAR_COLUMNS = ", ".join(f.name for f in fields(SimilarCourse))
+
+
+class RecommendationsReader(Reader):
+    """``client.recommendations``: the published recommendation lists.
+
+    >>> import dataproducts
+    >>> client = dataproducts.connect()  # doctest: +SKIP
+    >>> [(r.module, r.rank, r.course_id) for r in client.recommendations.for_learner(17, "popular", limit=2)]  # doctest: +SKIP
+    [('popular', 1, 3), ('popular', 2, 11)]
+    """
+
+    REQUIRES: ClassVar[Requirements] = {
+        "recommendations": dataclass_columns(Recommendation),
+        "similar_courses": dataclass_columns(SimilarCourse),
+    }
+
+    def for_learner(
+        self, learner_id: int, module: str | None = None, limit: int | None = 10
+    ) -> list[Recommendation]:
+        """The learner's lists, by module then rank: ranks 1..``limit`` of each module
+        (``None``: all), one module if ``module`` is given. Empty for an unknown learner."""
+        learner_id = as_id(learner_id, "learner_id")
+        sql = f"select {_REC_COLUMNS} from {{recommendations}} where learner_id = ?"
+        params: list[object] = [learner_id]
+        if module is not None:
+            if module not in MODULES:
+                raise InvalidArgumentError(
+                    f"unknown module {module!r}: use one of {', '.join(MODULES)}"
+                )
+            sql += " and module = ?"
+            params.append(module)
+        if limit is not None:
+            sql += " and rank <= ?"
+            params.append(as_limit(limit))
+        rows = self._handle().rows(sql, params)
+        rows.sort(key=lambda r: (r[1], r[2]))  # module, rank (unique per learner)
+        return [Recommendation(*r) for r in rows]
+
+    def similar(self, course_id: int, limit: int | None = 10) -> list[SimilarCourse]:
+        """The courses most similar to ``course_id``, by rank (empty for an unknown course)."""
+        sql = f"select {_SIMILAR_COLUMNS} from {{similar_courses}} where course_id = ?"
+        params: list[object] = [as_id(course_id, "course_id")]
+        if limit is not None:
+            sql += " and rank <= ?"
+            params.append(as_limit(limit))
+        rows = self._handle().rows(sql, params)
+        rows.sort(key=lambda r: r[2])
+        return [SimilarCourse(*r) for r in rows]
+
+    def frame(
+        self,
+        learner_ids: Iterable[int] | None = None,
+        module: str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Many learners' lists as one DataFrame (every learner by default), ordered by
+        learner, module and rank; the columns of the contract."""
+        sql = "select * from {recommendations} where true"
+        params: list[object] = []
+        if learner_ids is not None:
+            ids = [as_id(i, "learner_ids") for i in learner_ids]
+            if not ids:
+                return self._handle().frame(sql + " and false")
+            sql += " and learner_id in (select unnest(?))"
+            params.append(ids)
+        if module is not None:
+            if module not in MODULES:
+                raise InvalidArgumentError(
+                    f"unknown module {module!r}: use one of {', '.join(MODULES)}"
+                )
+            sql += " and module = ?"
+            params.append(module)
+        if limit is not None:
+            sql += " and rank <= ?"
+            params.append(as_limit(limit))
+        return self._handle().frame(sql + " order by learner_id, module, rank", params)
+
+    def evaluation(self) -> pd.DataFrame:
+        """``marts.recommendation_evaluation``: offline metrics per module."""
+        return self._handle().frame("select * from {recommendation_evaluation} order by module")
+
+
 def recommendations_for(
     learner_id: int, module: str | None = None, duckdb_path: str | Path | None = None
 ) -> list[Recommendation]:
-    """The learner's recommendations, by module then rank (empty list for an unknown learner).
+    """Every rank of the learner's lists in one DuckDB warehouse (empty for an unknown learner).
 
-    Reads ``marts.recommendations`` of the DuckDB warehouse (``$DATAPRODUCTS_DUCKDB`` by default).
+    Kept for scripts written before :func:`dataproducts.connect`; reads ``duckdb_path``
+    (default ``$DATAPRODUCTS_DUCKDB``). New code: ``connect().recommendations.for_learner``.
     """
-    import duckdb
+    from .client import connect
 
-    path = Path(duckdb_path) if duckdb_path else default_duckdb_path()
-    if not path.exists():
-        raise WarehouseError(
-            f"no DuckDB warehouse at {path}: run `dataproducts generate` then `dbt build`, "
-            "or point $DATAPRODUCTS_DUCKDB at a built warehouse."
-        )
-    sql = "select * from marts.recommendations where learner_id = ?"
-    params: list[object] = [learner_id]
-    if module is not None:
-        sql += " and module = ?"
-        params.append(module)
-    sql += " order by module, rank"
-    with closing(duckdb.connect(str(path), read_only=True)) as con:
-        try:
-            rows = con.execute(sql, params).df()
-        except duckdb.CatalogException as exc:
-            raise WarehouseError(
-                f"marts.recommendations is missing in {path}: run `dbt build` first ({exc})."
-            ) from exc
-    return [
-        Recommendation(
-            learner_id=int(r.learner_id),
-            module=str(r.module),
-            rank=int(r.rank),
-            course_id=int(r.course_id),
-            score=float(r.score),
-            algorithm=str(r.algorithm),
-            reason=str(r.reason),
-            anchor_course_id=None if pd.isna(r.anchor_course_id) else int(r.anchor_course_id),
-            model_version=str(r.model_version),
-            generated_at=pd.Timestamp(r.generated_at).to_pydatetime(),
-        )
-        for r in rows.itertuples(index=False)
-    ]
+    with connect(Path(duckdb_path) if duckdb_path else default_duckdb_path()) as client:
+        return client.recommendations.for_learner(learner_id, module, limit=None)
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,14 @@ from __future__ import annotations
 import math
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .experiments import HEALTH_CHECKS, Scorecard, scorecard
+
+if TYPE_CHECKING:
+    from .client import Client
 
 _CSS = """
 body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 2rem auto;
@@ -213,10 +217,22 @@ def render_experiment_report(card: Scorecard) -> str:
 
 
 def write_experiment_report(
-    experiment_id: str, out: str | Path | None = None, duckdb_path: str | Path | None = None
+    experiment_id: str,
+    out: str | Path | None = None,
+    duckdb_path: str | Path | None = None,
+    *,
+    client: Client | None = None,
 ) -> Path:
-    """Write the scorecard of ``experiment_id`` to ``out`` (default ``<experiment_id>.html``)."""
-    card = scorecard(experiment_id, duckdb_path)
+    """Write the scorecard of ``experiment_id`` to ``out`` (default ``<experiment_id>.html``).
+
+    Reads ``client`` (e.g. ``dataproducts.connect()``, the published snapshot) when given,
+    else the DuckDB warehouse ``duckdb_path`` (default ``$DATAPRODUCTS_DUCKDB``).
+    """
+    card = (
+        client.experiments.scorecard(experiment_id)
+        if client is not None
+        else scorecard(experiment_id, duckdb_path)
+    )
     path = Path(out) if out else Path(f"{experiment_id}.html")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_experiment_report(card), encoding="utf-8")

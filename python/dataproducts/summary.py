@@ -1,4 +1,5 @@
-"""What a build produced: rows per layer and per quarantine reason, and where things are.
+"""What a build produced: rows per layer and per quarantine reason, the published
+snapshot, where things are, and a few calls to try on it.
 
 ``make run`` ends with :func:`render` of :func:`collect`; ``dataproducts summary --json``
 prints the same data for machines.
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import WarehouseError
-from .paths import REPO_ROOT, default_duckdb_path
+from .paths import default_duckdb_path
 
 #: Schemas in build order, with what a newcomer should know about each.
 LAYERS: dict[str, str] = {
@@ -58,12 +59,55 @@ def collect(duckdb_path: Path | None = None) -> dict[str, Any]:
                     """
                 ).fetchall()
             ]
-    docs = REPO_ROOT / "target" / "index.html"
+    from .publish import default_target_path
+
+    docs = default_target_path() / "index.html"
     return {
         "warehouse": str(path),
         "docs": str(docs) if docs.exists() else None,
         "layers": layers,
         "quarantine": quarantine,
+        "published": _published(path),
+    }
+
+
+def _published(warehouse: Path) -> dict[str, Any] | None:
+    """The current snapshot next to ``warehouse``, and ids to try the API with."""
+    from .client import connect
+    from .publish import current, default_published_dir
+
+    published = default_published_dir(warehouse)
+    info = current(published)
+    if info is None:
+        return None
+    with connect(published) as client:
+        handle = client.handle()
+        learner = handle.rows(
+            "select learner_id from {recommendations} group by learner_id "
+            "order by count(distinct module) desc, learner_id limit 1"
+        )
+        course = handle.rows(
+            "select course_id from {similar_courses} group by course_id "
+            "order by count(*) desc, course_id limit 1"
+        )
+        experiment = handle.rows(
+            "select experiment_id from {experiment_health} "
+            "order by is_srm_alarm, units_analysed desc, experiment_id limit 1"
+        )
+        coached = handle.rows("select learner_id from {coaching_queue} order by learner_id limit 1")
+    return {
+        "build_id": info.build_id,
+        "created_at": info.created_at.isoformat(),
+        "location": info.location,
+        "rows": info.rows,
+        "aliases": info.manifest.get("aliases", {}),
+        "data_docs": (info.manifest.get("validation") or {}).get("data_docs_index"),
+        "examples": {
+            "learner_id": learner[0][0] if learner else None,
+            "course_id": course[0][0] if course else None,
+            "experiment_id": experiment[0][0] if experiment else None,
+            "coached_learner_id": coached[0][0] if coached else None,
+        },
     }
 
 
@@ -84,17 +128,44 @@ def render(data: dict[str, Any]) -> str:
     marts = data["layers"].get("marts", {})
     if marts:
         out.append("")
-        out.append("public marts:")
-        out.extend(f"  marts.{name:<36} {n:>11,} rows" for name, n in sorted(marts.items()))
+        pub = data.get("published")
+        shipped = {*pub["rows"], *pub.get("aliases", {})} if pub else set()
+        out.append("marts (published: the public ones, in the snapshot readers use):")
+        out.extend(
+            f"  marts.{name:<36} {n:>11,} rows{'  published' if name in shipped else ''}"
+            for name, n in sorted(marts.items())
+        )
+    pub = data.get("published")
     out += [
         "",
         f"warehouse : {data['warehouse']}",
+        f"published : {pub['location'] if pub else 'nothing yet (run: dataproducts build)'}",
         f"docs      : {data['docs'] or 'not generated (run: make docs)'}",
+    ]
+    if pub and pub.get("data_docs"):
+        out.append(f"data docs : {pub['data_docs']}")
+    if pub:
+        ex = pub["examples"]
+        learner, course = ex["learner_id"], ex["course_id"]
+        exp, coached = ex["experiment_id"], ex["coached_learner_id"]
+        out += [
+            "",
+            f"published snapshot {pub['build_id']}: {len(pub['rows'])} tables, "
+            f"{sum(pub['rows'].values()):,} rows. Try:",
+            f"  .venv/bin/dataproducts recommend {learner} --limit 3",
+            f"  .venv/bin/dataproducts similar {course} --limit 5",
+            f"  .venv/bin/dataproducts assign {exp} {learner}",
+            f"  .venv/bin/dataproducts experiment {exp}",
+            f"  .venv/bin/dataproducts coaching {coached}",
+            '  .venv/bin/python -c "import dataproducts; '
+            f'print(dataproducts.connect().recommendations.for_learner({learner}, limit=3))"',
+        ]
+    out += [
         "",
         "next:",
         "  make docs                      # browse models, columns, lineage",
         "  make test                      # lint + tests on DuckDB and PostgreSQL",
-        f"  duckdb -readonly {data['warehouse']}   # or any DuckDB client; read-only",
+        "  dataproducts snapshots         # published builds; `dataproducts rollback` undoes one",
         "  dataproducts --help            # the CLI",
     ]
     return "\n".join(out)

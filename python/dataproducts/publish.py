@@ -1,0 +1,811 @@
+"""Published snapshots: readers never see half a build.
+
+DuckDB allows one writer or many readers, not both, so a service must not read the
+warehouse dbt is rebuilding. A build that passes every dbt test and the validation gate is
+*published*: its public marts and its seeds are copied into an immutable snapshot, and a
+pointer to the current snapshot is switched atomically.
+
+On DuckDB (``<published_dir>`` defaults to ``published/`` next to the warehouse file, so
+``warehouse/published/``; ``$DATAPRODUCTS_PUBLISHED_DIR`` overrides)::
+
+    warehouse/published/
+      CURRENT                          {"build_id": ..., "previous": [...]}, replaced atomically
+      20261121-155741-677649/
+        snapshot.duckdb                read-only: marts.* and reference.*, clustered by key
+        manifest.json                  build id, time, dbt invocation, contracts, row counts
+      .lock                            serializes publishers and rollbacks
+
+Publishing writes the new snapshot under a temporary name, validates it, renames it into
+place, then replaces ``CURRENT`` (write a temporary file, fsync, ``os.replace``). A reader
+that opened the previous snapshot keeps its open file; a killed publish leaves only a
+temporary directory, removed by the next one; a failed build or gate publishes nothing.
+``rollback`` makes the previous snapshot current again. The last ``keep`` snapshots are
+kept (``$DATAPRODUCTS_KEEP_SNAPSHOTS``, default 5), and never the current one or the one
+a rollback would restore.
+
+On PostgreSQL each snapshot is a schema ``dataproducts_<build_id>``; the pointer is a row
+of ``dataproducts_meta.pointer`` and the snapshot's manifest a row of
+``dataproducts_meta.snapshots``. The copy, the manifest and the switch happen in one
+transaction. To read the current snapshot in SQL::
+
+    select schema_name from dataproducts_meta.pointer join dataproducts_meta.snapshots using (build_id);
+
+>>> info = publish("warehouse/dataproducts.duckdb")  # doctest: +SKIP
+>>> info.build_id, info.rows["recommendations_v1"]  # doctest: +SKIP
+('20261121-155741-677649', 10900)
+>>> rollback().build_id  # doctest: +SKIP
+'20261121-151003-004211'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .contract import canonical_type, dbt_published_tables, diff_columns
+from .errors import (
+    BuildFailedError,
+    ContractError,
+    InvalidArgumentError,
+    NotPublishedError,
+    PublishError,
+    WarehouseError,
+)
+from .paths import REPO_ROOT, default_duckdb_path
+
+#: Snapshots kept unless told otherwise.
+DEFAULT_KEEP = 5
+#: Format of the snapshot manifest; bumped on an incompatible change.
+MANIFEST_FORMAT = 1
+POINTER_FILE = "CURRENT"
+SNAPSHOT_FILE = "snapshot.duckdb"
+MANIFEST_FILE = "manifest.json"
+META_SCHEMA = "_dataproducts"  # inside a DuckDB snapshot
+PG_META_SCHEMA = "dataproducts_meta"
+PG_SCHEMA_PREFIX = "dataproducts_"
+_BUILD_ID = re.compile(r"^\d{8}-\d{6}-\d{6}$")
+_PG_PREFIXES = ("postgresql://", "postgres://")
+_FAILED = {"error", "fail", "runtime error"}
+
+Step = Callable[[str], None]
+
+
+# --- where things are -------------------------------------------------------------------
+
+
+def is_postgres(target: object) -> bool:
+    """Whether ``target`` names a PostgreSQL database (URL or libpq ``key=value`` string)."""
+    text = str(target)
+    return text.startswith(_PG_PREFIXES) or bool(re.search(r"(^|\s)(dbname|host)=", text))
+
+
+def default_published_dir(warehouse: str | Path | None = None) -> Path:
+    """``$DATAPRODUCTS_PUBLISHED_DIR``, else ``published/`` next to the warehouse file."""
+    env = os.environ.get("DATAPRODUCTS_PUBLISHED_DIR")
+    if env:
+        return Path(env)
+    return Path(warehouse or default_duckdb_path()).resolve().parent / "published"
+
+
+def default_target_path() -> Path:
+    """dbt's target directory: ``$DBT_TARGET_PATH`` (as dbt reads it), else ``target/``."""
+    env = os.environ.get("DBT_TARGET_PATH")
+    if not env:
+        return REPO_ROOT / "target"
+    path = Path(env)
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def default_keep() -> int:
+    """``$DATAPRODUCTS_KEEP_SNAPSHOTS``, else 5."""
+    raw = os.environ.get("DATAPRODUCTS_KEEP_SNAPSHOTS")
+    if raw is None:
+        return DEFAULT_KEEP
+    try:
+        return _check_keep(int(raw))
+    except ValueError:
+        raise InvalidArgumentError(
+            f"DATAPRODUCTS_KEEP_SNAPSHOTS={raw!r} is not a positive integer."
+        ) from None
+
+
+def _check_keep(keep: int) -> int:
+    if keep < 1:
+        raise InvalidArgumentError(f"keep must be at least 1 snapshot, got {keep}.")
+    return keep
+
+
+def new_build_id(now: datetime | None = None) -> str:
+    """A sortable id from the publishing time (UTC), e.g. ``20261121-155741-677649``."""
+    now = now or datetime.now(UTC)
+    return now.strftime("%Y%m%d-%H%M%S-%f")
+
+
+# --- what a snapshot is -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """One published snapshot, as its manifest describes it."""
+
+    build_id: str
+    created_at: datetime
+    engine: str
+    location: str  # the snapshot directory (DuckDB) or schema (PostgreSQL)
+    manifest: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def rows(self) -> dict[str, int]:
+        """Rows per published relation."""
+        return {name: int(t["rows"]) for name, t in self.manifest["tables"].items()}
+
+    @classmethod
+    def from_manifest(cls, manifest: Mapping[str, Any], location: str) -> SnapshotInfo:
+        return cls(
+            build_id=str(manifest["build_id"]),
+            created_at=datetime.fromisoformat(manifest["created_at"]),
+            engine=str(manifest["engine"]),
+            location=location,
+            manifest=dict(manifest),
+        )
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """The current snapshot, and the ones before it (the last is what rollback restores)."""
+
+    build_id: str
+    previous: tuple[str, ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps({"build_id": self.build_id, "previous": list(self.previous)})
+
+
+def read_pointer(published_dir: str | Path | None = None) -> Pointer | None:
+    """The ``CURRENT`` pointer of a DuckDB published directory, or None before any publish."""
+    path = Path(published_dir or default_published_dir()) / POINTER_FILE
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise WarehouseError(f"unreadable snapshot pointer {path}: {exc}") from exc
+    return Pointer(str(data["build_id"]), tuple(data.get("previous", ())))
+
+
+def load_manifest(snapshot_dir: str | Path) -> dict[str, Any]:
+    """The ``manifest.json`` of a DuckDB snapshot directory."""
+    path = Path(snapshot_dir) / MANIFEST_FILE
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise NotPublishedError(
+            f"{path} is missing: {Path(snapshot_dir)} is not a published snapshot."
+        ) from None
+
+
+def current(target: str | Path | None = None) -> SnapshotInfo | None:
+    """The current snapshot of a published directory (DuckDB) or database (PostgreSQL)."""
+    if target is not None and is_postgres(target):
+        return _pg_current(str(target))
+    published = Path(target) if target is not None else default_published_dir()
+    pointer = read_pointer(published)
+    if pointer is None:
+        return None
+    snapshot_dir = published / pointer.build_id
+    return SnapshotInfo.from_manifest(load_manifest(snapshot_dir), str(snapshot_dir))
+
+
+def list_snapshots(target: str | Path | None = None) -> list[SnapshotInfo]:
+    """Every snapshot kept, oldest first."""
+    if target is not None and is_postgres(target):
+        return _pg_list(str(target))
+    published = Path(target) if target is not None else default_published_dir()
+    out = []
+    for build_id in _snapshot_ids(published):
+        with contextlib.suppress(NotPublishedError, ValueError):
+            out.append(
+                SnapshotInfo.from_manifest(
+                    load_manifest(published / build_id), str(published / build_id)
+                )
+            )
+    return out
+
+
+def _snapshot_ids(published: Path) -> list[str]:
+    if not published.is_dir():
+        return []
+    return sorted(p.name for p in published.iterdir() if p.is_dir() and _BUILD_ID.match(p.name))
+
+
+# --- dbt's side -------------------------------------------------------------------------
+
+
+def read_dbt_artifacts(target_path: str | Path | None = None) -> dict[str, Any]:
+    """dbt's manifest of the build to publish; refuses when its last run had failures."""
+    target = Path(target_path) if target_path else default_target_path()
+    manifest_path = target / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except FileNotFoundError:
+        raise PublishError(
+            f"no dbt manifest at {manifest_path}: run `dataproducts build` (or `dbt build`) "
+            "first, or pass the dbt target directory the build used."
+        ) from None
+    results_path = target / "run_results.json"
+    if results_path.exists():
+        results = json.loads(results_path.read_text())
+        failed = [r["unique_id"] for r in results.get("results", []) if r["status"] in _FAILED]
+        if failed:
+            raise BuildFailedError(
+                f"the last dbt invocation in {target} had {len(failed)} failure(s): "
+                "fix them and rebuild; nothing was published.",
+                failed,
+            )
+    return manifest
+
+
+def _dbt_info(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    meta = manifest.get("metadata", {})
+    return {
+        k: meta.get(k)
+        for k in ("invocation_id", "dbt_version", "generated_at", "project_name", "adapter_type")
+    }
+
+
+# --- DuckDB -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(published: Path) -> Iterator[None]:
+    published.mkdir(parents=True, exist_ok=True)
+    with open(published / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync(path.parent)
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def publish(
+    source: str | Path | None = None,
+    *,
+    target_path: str | Path | None = None,
+    published_dir: str | Path | None = None,
+    keep: int | None = None,
+    validate: bool = True,
+    data_docs_dir: str | Path | None = None,
+    on_step: Step | None = None,
+) -> SnapshotInfo:
+    """Publish the public marts (and seeds) of a built warehouse as the current snapshot.
+
+    ``source``: the DuckDB warehouse dbt built (default ``$DATAPRODUCTS_DUCKDB``) or a
+    PostgreSQL URL / libpq string. ``target_path``: dbt's target directory of that build
+    (its ``manifest.json`` holds the contracts; default ``$DBT_TARGET_PATH`` or
+    ``target/``). ``validate``: run the validation gate
+    (:func:`dataproducts.validation.validate_build`) on the copy before switching;
+    ``BuildFailedError`` and nothing published when it fails. ``on_step`` is called with
+    ``"copied"``, ``"validated"``, ``"staged"``, ``"switched"`` and ``"pruned"``.
+    """
+    keep = _check_keep(keep) if keep is not None else default_keep()
+    manifest = read_dbt_artifacts(target_path)
+    if source is not None and is_postgres(source):
+        return _pg_publish(
+            str(source),
+            manifest,
+            keep=keep,
+            validate=validate,
+            data_docs_dir=data_docs_dir,
+            on_step=on_step,
+        )
+    warehouse = Path(source) if source is not None else default_duckdb_path()
+    if not warehouse.is_file():
+        raise WarehouseError(
+            f"no DuckDB warehouse at {warehouse}: run `dataproducts build` (or `dbt build`)."
+        )
+    published = Path(published_dir) if published_dir else default_published_dir(warehouse)
+    docs_dir = Path(data_docs_dir) if data_docs_dir else published.parent / "data_docs"
+    step = on_step or (lambda _name: None)
+    with _locked(published):
+        for stale in published.glob(".tmp-*"):  # left by a killed publish
+            shutil.rmtree(stale, ignore_errors=True)
+        pointer = read_pointer(published)
+        build_id = new_build_id()
+        while (published / build_id).exists():
+            time.sleep(1e-6)
+            build_id = new_build_id()
+        staging = published / f".tmp-{build_id}"
+        staging.mkdir()
+        try:
+            snapshot = _duckdb_copy(warehouse, staging / SNAPSHOT_FILE, manifest, build_id)
+            step("copied")
+            previous = None
+            if pointer is not None:
+                with contextlib.suppress(NotPublishedError):
+                    previous = load_manifest(published / pointer.build_id)
+            snapshot["validation"] = _gate(
+                staging / SNAPSHOT_FILE, previous, docs_dir, validate=validate
+            )
+            step("validated")
+            (staging / MANIFEST_FILE).write_text(json.dumps(snapshot, indent=2, default=str))
+            for name in (SNAPSHOT_FILE, MANIFEST_FILE):
+                os.chmod(staging / name, 0o444)
+                _fsync(staging / name)
+            os.rename(staging, published / build_id)
+            _fsync(published)
+            step("staged")
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        previous_ids = (*pointer.previous, pointer.build_id) if pointer else ()
+        _write_atomically(published / POINTER_FILE, Pointer(build_id, previous_ids).to_json())
+        step("switched")
+        _prune(published, keep)
+        step("pruned")
+    return SnapshotInfo.from_manifest(snapshot, str(published / build_id))
+
+
+def _duckdb_copy(
+    warehouse: Path, file: Path, dbt_manifest: Mapping[str, Any], build_id: str
+) -> dict[str, Any]:
+    """Copy every published relation into a new DuckDB file; the snapshot's manifest."""
+    import duckdb
+
+    info = _dbt_info(dbt_manifest)
+    if info.get("adapter_type") not in (None, "duckdb"):
+        raise PublishError(
+            f"the dbt manifest is from a {info['adapter_type']} build, not DuckDB: pass the "
+            "target directory of the DuckDB build (or publish to PostgreSQL)."
+        )
+    specs = dbt_published_tables(dbt_manifest)
+    created_at = datetime.now(UTC)
+    con = duckdb.connect(str(file))
+    try:
+        try:
+            con.execute(f"attach {_literal(str(warehouse))} as src (read_only)")
+        except duckdb.Error as exc:
+            raise PublishError(
+                f"cannot open {warehouse} read-only ({exc}); is a dbt build still writing it? "
+                "Nothing was published."
+            ) from exc
+        actual = _columns_by_relation(
+            con.execute(
+                "select table_schema, table_name, column_name, data_type from "
+                "information_schema.columns where table_catalog = 'src' "
+                "order by table_schema, table_name, ordinal_position"
+            ).fetchall()
+        )
+        tables: dict[str, dict[str, Any]] = {}
+        for spec in specs:
+            columns = _checked_columns(spec, actual, f"DuckDB {warehouse}")
+            schema, relation = _quote(spec["schema"]), _quote(spec["relation"])
+            con.execute(f"create schema if not exists {schema}")
+            # clustered on the leading key column, so zone maps skip to a learner's rows
+            con.execute(
+                f"create table {schema}.{relation} as select * from src.{schema}.{relation} "
+                f"order by {_quote(columns[0]['name'])}"
+            )
+            rows = con.execute(f"select count(*) from {schema}.{relation}").fetchone()[0]
+            tables[spec["relation"]] = {**spec, "columns": columns, "rows": int(rows)}
+        for spec in specs:
+            if spec["version"] is not None and spec["version"] == spec["latest_version"]:
+                con.execute(
+                    f"create view {_quote(spec['schema'])}.{_quote(spec['name'])} as select * "
+                    f"from {_quote(spec['schema'])}.{_quote(spec['relation'])}"
+                )
+        con.execute(f"create schema {META_SCHEMA}")
+        con.execute(
+            f"create table {META_SCHEMA}.snapshot as select ? as build_id, "
+            "cast(? as timestamptz) as created_at, ? as dbt_invocation_id",
+            [build_id, created_at, info.get("invocation_id")],
+        )
+        con.execute("detach src")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    return {
+        "format": MANIFEST_FORMAT,
+        "build_id": build_id,
+        "created_at": created_at.isoformat(),
+        "engine": "duckdb",
+        "file": SNAPSHOT_FILE,
+        "source": str(warehouse),
+        "dbt": info,
+        "aliases": _aliases(specs),
+        "tables": tables,
+    }
+
+
+def _aliases(specs: list[dict[str, Any]]) -> dict[str, str]:
+    """Unversioned name -> the relation of its latest version (``recommendations_v1``)."""
+    return {
+        s["name"]: s["relation"]
+        for s in specs
+        if s["version"] is not None and s["version"] == s["latest_version"]
+    }
+
+
+def _columns_by_relation(rows: list[tuple]) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    out: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for schema, table, column, data_type in rows:
+        out.setdefault((schema, table), []).append((column, data_type))
+    return out
+
+
+def _checked_columns(
+    spec: Mapping[str, Any],
+    actual: Mapping[tuple[str, str], list[tuple[str, str]]],
+    where: str,
+) -> list[dict[str, str]]:
+    """The relation's columns, after checking them against its dbt declaration."""
+    label = f"{spec['schema']}.{spec['relation']}"
+    have = actual.get((spec["schema"], spec["relation"]))
+    if have is None:
+        raise PublishError(
+            f"{label} is missing from {where}: dbt's manifest publishes it; run "
+            "`dataproducts build`. Nothing was published."
+        )
+    declared = [(c["name"], c["data_type"]) for c in spec["columns"] if c["data_type"]]
+    problems = diff_columns(label, declared, have)
+    if not spec["contract_enforced"]:  # seeds declare the types of some columns: those hold
+        problems = [p for p in problems if "not in the contract" not in p]
+    if problems:
+        raise ContractError(
+            f"{where} does not match the dbt contract: "
+            + "; ".join(problems)
+            + ". Nothing was published."
+        )
+    return [{"name": n, "data_type": canonical_type(t)} for n, t in have]
+
+
+def _gate(
+    source: Path | str,
+    previous: Mapping[str, Any] | None,
+    docs_dir: Path | None,
+    *,
+    validate: bool,
+) -> dict[str, Any]:
+    if not validate:
+        return {"skipped": True}
+    from .validation import validate_build
+
+    report = validate_build(source, previous, data_docs_dir=docs_dir)
+    if not report.success:
+        raise BuildFailedError(
+            f"the validation gate failed ({len(report.failures)} failure(s)); nothing was "
+            f"published. Data Docs: {report.data_docs_index}",
+            report.failures,
+        )
+    return {
+        "success": True,
+        "expectations_run": getattr(report, "expectations_run", None),
+        "data_docs_index": str(report.data_docs_index) if report.data_docs_index else None,
+    }
+
+
+def _prune(published: Path, keep: int) -> None:
+    pointer = read_pointer(published)
+    ids = _snapshot_ids(published)
+    protected = set(ids[-keep:])
+    if pointer is not None:
+        protected.add(pointer.build_id)
+        if pointer.previous:
+            protected.add(pointer.previous[-1])
+    for build_id in ids:
+        if build_id not in protected:
+            shutil.rmtree(published / build_id, ignore_errors=True)
+    if pointer is not None:
+        kept = tuple(b for b in pointer.previous if (published / b).is_dir())
+        if kept != pointer.previous:
+            _write_atomically(published / POINTER_FILE, Pointer(pointer.build_id, kept).to_json())
+
+
+def rollback(
+    target: str | Path | None = None, *, published_dir: str | Path | None = None
+) -> SnapshotInfo:
+    """Make the snapshot before the current one current again; the new current's info.
+
+    ``target``: a PostgreSQL URL, or nothing for DuckDB (``published_dir`` or the
+    default). Raises :class:`PublishError` when there is nothing to go back to.
+    """
+    if target is not None and is_postgres(target):
+        return _pg_rollback(str(target))
+    published = Path(published_dir or target or default_published_dir())
+    with _locked(published):
+        pointer = read_pointer(published)
+        if pointer is None:
+            raise NotPublishedError(f"nothing is published in {published}: nothing to roll back.")
+        if not pointer.previous:
+            raise PublishError(
+                f"{pointer.build_id} is the only snapshot kept in {published}: there is no "
+                "previous snapshot to roll back to."
+            )
+        back = pointer.previous[-1]
+        manifest = load_manifest(published / back)
+        _write_atomically(published / POINTER_FILE, Pointer(back, pointer.previous[:-1]).to_json())
+    return SnapshotInfo.from_manifest(manifest, str(published / back))
+
+
+# --- PostgreSQL -------------------------------------------------------------------------
+
+
+def pg_connect(dsn: str) -> Any:
+    """A psycopg2 connection, with an error that says what to do when it fails."""
+    import psycopg2
+
+    try:
+        return psycopg2.connect(dsn)
+    except psycopg2.OperationalError as exc:
+        safe = re.sub(r"(password=)\S+|(//[^:/@]+):[^@]*@", r"\1\2***@", dsn)
+        raise WarehouseError(
+            f"cannot connect to PostgreSQL ({safe}): {str(exc).strip()}. Start the server, "
+            "create the database, or fix the URL / DATAPRODUCTS_PG_* variables."
+        ) from exc
+
+
+def pg_url(dsn: str) -> str:
+    """A ``postgresql://`` URL for a libpq string (the validation gate takes URLs)."""
+    if dsn.startswith(_PG_PREFIXES):
+        return dsn
+    from urllib.parse import quote
+
+    from psycopg2.extensions import parse_dsn
+
+    p = parse_dsn(dsn)
+    auth = quote(p.get("user", ""), safe="")
+    if p.get("password"):
+        auth += ":" + quote(p["password"], safe="")
+    host = p.get("host", "127.0.0.1")
+    port = f":{p['port']}" if p.get("port") else ""
+    return f"postgresql://{auth}{'@' if auth else ''}{host}{port}/{p.get('dbname', '')}"
+
+
+_PG_META_DDL = f"""
+create schema if not exists {PG_META_SCHEMA};
+create table if not exists {PG_META_SCHEMA}.snapshots (
+    build_id text primary key,
+    schema_name text not null unique,
+    created_at timestamptz not null,
+    manifest jsonb not null
+);
+create table if not exists {PG_META_SCHEMA}.pointer (
+    is_current boolean primary key default true check (is_current),
+    build_id text not null references {PG_META_SCHEMA}.snapshots (build_id),
+    previous text[] not null default '{{}}',
+    switched_at timestamptz not null
+);
+"""
+_PG_LOCK_KEY = 0x6470_7562  # "dpub": serializes publishers and rollbacks
+
+
+def _pg_meta_exists(cur: Any) -> bool:
+    cur.execute("select to_regclass(%s) is not null", (f"{PG_META_SCHEMA}.pointer",))
+    return bool(cur.fetchone()[0])
+
+
+def pg_read_pointer(cur: Any) -> tuple[Pointer, str, dict[str, Any]] | None:
+    """(pointer, schema, manifest) of the current PostgreSQL snapshot, or None."""
+    if not _pg_meta_exists(cur):
+        return None
+    cur.execute(
+        f"select p.build_id, p.previous, s.schema_name, s.manifest "
+        f"from {PG_META_SCHEMA}.pointer as p join {PG_META_SCHEMA}.snapshots as s "
+        "using (build_id)"
+    )
+    row = cur.fetchone()
+    if row is None:
+        return None
+    build_id, previous, schema, manifest = row
+    return Pointer(build_id, tuple(previous)), schema, manifest
+
+
+def _pg_current(dsn: str) -> SnapshotInfo | None:
+    with contextlib.closing(pg_connect(dsn)) as con, con.cursor() as cur:
+        found = pg_read_pointer(cur)
+    if found is None:
+        return None
+    _, schema, manifest = found
+    return SnapshotInfo.from_manifest(manifest, schema)
+
+
+def _pg_list(dsn: str) -> list[SnapshotInfo]:
+    with contextlib.closing(pg_connect(dsn)) as con, con.cursor() as cur:
+        if not _pg_meta_exists(cur):
+            return []
+        cur.execute(
+            f"select schema_name, manifest from {PG_META_SCHEMA}.snapshots order by build_id"
+        )
+        return [SnapshotInfo.from_manifest(m, s) for s, m in cur.fetchall()]
+
+
+def _pg_publish(
+    dsn: str,
+    dbt_manifest: Mapping[str, Any],
+    *,
+    keep: int,
+    validate: bool,
+    data_docs_dir: str | Path | None,
+    on_step: Step | None,
+) -> SnapshotInfo:
+    from psycopg2 import sql
+
+    step = on_step or (lambda _name: None)
+    info = _dbt_info(dbt_manifest)
+    if info.get("adapter_type") not in (None, "postgres"):
+        raise PublishError(
+            f"the dbt manifest is from a {info['adapter_type']} build, not PostgreSQL: pass "
+            "the target directory of the PostgreSQL build."
+        )
+    specs = dbt_published_tables(dbt_manifest)
+    before = _pg_current(dsn)
+    # PostgreSQL: the gate reads the freshly built schemas (it cannot see an uncommitted
+    # copy); the copy below is taken in the same transaction that switches the pointer.
+    validation = _gate(
+        pg_url(dsn),
+        before.manifest if before else None,
+        Path(data_docs_dir) if data_docs_dir else None,
+        validate=validate,
+    )
+    step("validated")
+    con = pg_connect(dsn)
+    try:
+        with con, con.cursor() as cur:
+            cur.execute("select pg_advisory_xact_lock(%s)", (_PG_LOCK_KEY,))
+            cur.execute(_PG_META_DDL)
+            found = pg_read_pointer(cur)
+            build_id = new_build_id()
+            schema = PG_SCHEMA_PREFIX + build_id.replace("-", "_")
+            cur.execute(
+                "select table_schema, table_name, column_name, data_type "
+                "from information_schema.columns where table_schema = any(%s) "
+                "order by table_schema, table_name, ordinal_position",
+                (sorted({s["schema"] for s in specs}),),
+            )
+            actual = _columns_by_relation(cur.fetchall())
+            cur.execute(sql.SQL("create schema {}").format(sql.Identifier(schema)))
+            tables: dict[str, dict[str, Any]] = {}
+            for spec in specs:
+                columns = _checked_columns(spec, actual, "PostgreSQL")
+                target = sql.Identifier(schema, spec["relation"])
+                cur.execute(
+                    sql.SQL("create table {} as select * from {}").format(
+                        target, sql.Identifier(spec["schema"], spec["relation"])
+                    )
+                )
+                cur.execute(
+                    sql.SQL("create index on {} ({})").format(
+                        target, sql.Identifier(columns[0]["name"])
+                    )
+                )
+                cur.execute(sql.SQL("select count(*) from {}").format(target))
+                rows = cur.fetchone()[0]
+                tables[spec["relation"]] = {**spec, "columns": columns, "rows": int(rows)}
+            for name, relation in _aliases(specs).items():
+                cur.execute(
+                    sql.SQL("create view {} as select * from {}").format(
+                        sql.Identifier(schema, name), sql.Identifier(schema, relation)
+                    )
+                )
+            step("copied")
+            snapshot = {
+                "format": MANIFEST_FORMAT,
+                "build_id": build_id,
+                "created_at": datetime.now(UTC).isoformat(),
+                "engine": "postgres",
+                "schema": schema,
+                "dbt": info,
+                "aliases": _aliases(specs),
+                "tables": tables,
+                "validation": validation,
+            }
+            cur.execute(
+                f"insert into {PG_META_SCHEMA}.snapshots values (%s, %s, %s, %s)",
+                (build_id, schema, snapshot["created_at"], json.dumps(snapshot, default=str)),
+            )
+            previous = (*found[0].previous, found[0].build_id) if found else ()
+            cur.execute(
+                f"insert into {PG_META_SCHEMA}.pointer (build_id, previous, switched_at) "
+                "values (%s, %s, now()) on conflict (is_current) do update set "
+                "build_id = excluded.build_id, previous = excluded.previous, "
+                "switched_at = excluded.switched_at",
+                (build_id, list(previous)),
+            )
+        step("switched")
+        _pg_prune(con, keep)
+        step("pruned")
+    finally:
+        con.close()
+    return SnapshotInfo.from_manifest(snapshot, schema)
+
+
+def _pg_prune(con: Any, keep: int) -> None:
+    from psycopg2 import sql
+
+    with con, con.cursor() as cur:
+        cur.execute("select pg_advisory_xact_lock(%s)", (_PG_LOCK_KEY,))
+        found = pg_read_pointer(cur)
+        cur.execute(
+            f"select build_id, schema_name from {PG_META_SCHEMA}.snapshots order by build_id"
+        )
+        rows = cur.fetchall()
+        protected = {b for b, _ in rows[-keep:]}
+        if found is not None:
+            protected.add(found[0].build_id)
+            if found[0].previous:
+                protected.add(found[0].previous[-1])
+        for build_id, schema in rows:
+            if build_id in protected:
+                continue
+            cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
+            cur.execute(f"delete from {PG_META_SCHEMA}.snapshots where build_id = %s", (build_id,))
+        if found is not None:
+            cur.execute(
+                f"update {PG_META_SCHEMA}.pointer set previous = array(select b from "
+                f"unnest(previous) with ordinality as p(b, i) where b in (select build_id "
+                f"from {PG_META_SCHEMA}.snapshots) order by i)"
+            )
+
+
+def _pg_rollback(dsn: str) -> SnapshotInfo:
+    con = pg_connect(dsn)
+    try:
+        with con, con.cursor() as cur:
+            cur.execute("select pg_advisory_xact_lock(%s)", (_PG_LOCK_KEY,))
+            found = pg_read_pointer(cur)
+            if found is None:
+                raise NotPublishedError(
+                    "nothing is published in this database: nothing to roll back."
+                )
+            pointer = found[0]
+            if not pointer.previous:
+                raise PublishError(
+                    f"{pointer.build_id} is the only snapshot kept: there is no previous "
+                    "snapshot to roll back to."
+                )
+            cur.execute(
+                f"update {PG_META_SCHEMA}.pointer set build_id = %s, previous = %s, "
+                "switched_at = now()",
+                (pointer.previous[-1], list(pointer.previous[:-1])),
+            )
+            found = pg_read_pointer(cur)
+        assert found is not None
+        _, schema, manifest = found
+        return SnapshotInfo.from_manifest(manifest, schema)
+    finally:
+        con.close()
