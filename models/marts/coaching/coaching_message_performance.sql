@@ -200,38 +200,41 @@ final as (
 
     select
         -- ids
-        scored.performance_key,
-        scored.message_id,
-        scored.variant,
+        cast(scored.performance_key as {{ dbt.type_string() }}) as performance_key,
+        cast(scored.message_id as {{ dbt.type_string() }}) as message_id,
+        cast(scored.variant as {{ dbt.type_string() }}) as variant,
 
         -- strings
-        scored.grain,
+        cast(scored.grain as {{ dbt.type_string() }}) as grain,
         cast(message_types.message_type as {{ dbt.type_string() }}) as message_type,
 
         -- numerics
-        scored.n_deliveries,
-        scored.n_clicks,
-        scored.n_helpful,
-        scored.n_not_helpful,
-        scored.n_dismissed,
-        scored.n_engaged,
-        scored.n_votes,
-        {{ stats_safe_divide('scored.n_engaged', 'scored.n_deliveries') }} as engagement_rate,
-        {{ stats_safe_divide('scored.n_helpful', 'scored.n_votes') }} as helpfulness_rate,
-        scored.posterior_alpha,
-        scored.posterior_beta,
-        {{ stats_safe_divide(
+        cast(scored.n_deliveries as bigint) as n_deliveries,
+        cast(scored.n_clicks as bigint) as n_clicks,
+        cast(scored.n_helpful as bigint) as n_helpful,
+        cast(scored.n_not_helpful as bigint) as n_not_helpful,
+        cast(scored.n_dismissed as bigint) as n_dismissed,
+        cast(scored.n_engaged as bigint) as n_engaged,
+        cast(scored.n_votes as bigint) as n_votes,
+        cast({{ stats_safe_divide('scored.n_engaged', 'scored.n_deliveries') }} as double precision)
+            as engagement_rate,
+        cast({{ stats_safe_divide('scored.n_helpful', 'scored.n_votes') }} as double precision)
+            as helpfulness_rate,
+        cast(scored.posterior_alpha as bigint) as posterior_alpha,
+        cast(scored.posterior_beta as bigint) as posterior_beta,
+        cast({{ stats_safe_divide(
             'scored.posterior_alpha', 'scored.posterior_alpha + scored.posterior_beta'
-        ) }} as posterior_mean,
+        ) }} as double precision) as posterior_mean,
         cast(scored.credible_interval_lower as double precision) as credible_interval_lower,
         cast(scored.credible_interval_upper as double precision) as credible_interval_upper,
         cast(scored.p_below_threshold as double precision) as p_below_threshold,
 
         -- booleans
-        scored.is_suppressed_by_own_feedback,
-        (
+        cast(scored.is_suppressed_by_own_feedback as boolean) as is_suppressed_by_own_feedback,
+        cast(
             scored.is_suppressed_by_own_feedback
             or coalesce(message_rows.is_suppressed_by_own_feedback, false)
+            as boolean
         ) as is_suppressed
     from scored
     inner join message_types

@@ -1,0 +1,303 @@
+"""The vocabulary of the consumer-side suites: each rule is a few great-expectations checks.
+
+A :class:`Rule` is what the engineering side relies on, in words (``description``), plus
+the great-expectations expectations that check it. Expectations are built fresh for every
+run (``Check.build``), so one suite definition serves any number of data contexts.
+
+Some rules need a column computed from the mart first: "ranks contiguous" compares each
+rank with its position among the ranks of its partition (``derive``). Derived columns are
+named ``<column>__<what>`` so they never collide with a mart's own columns.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+#: Largest finite double: ``between(-MAX, MAX)`` plus ``not null`` means "finite"
+#: (pandas reads NaN as missing, and ±inf falls outside the bounds).
+MAX_DOUBLE = sys.float_info.max
+
+
+@dataclass(frozen=True)
+class Check:
+    """One great-expectations expectation, by class name and arguments."""
+
+    expectation: str
+    kwargs: Mapping[str, Any]
+    description: str
+
+    def build(self) -> Any:
+        import great_expectations as gx
+
+        cls = getattr(gx.expectations, self.expectation)
+        return cls(**dict(self.kwargs), description=self.description)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A consumer-side rule: its checks, and the derived columns they need."""
+
+    checks: tuple[Check, ...]
+    derive: Callable[[pd.DataFrame], pd.DataFrame] | None = field(default=None, compare=False)
+
+
+def _cols(columns: Sequence[str]) -> str:
+    return ", ".join(columns)
+
+
+def columns_present(*columns: str) -> Rule:
+    """The columns the package reads exist (more columns are fine)."""
+    return Rule(
+        (
+            Check(
+                "ExpectTableColumnsToMatchSet",
+                {"column_set": list(columns), "exact_match": False},
+                f"Columns the package reads are present: {_cols(columns)}.",
+            ),
+        )
+    )
+
+
+def unique(*columns: str, why: str = "") -> Rule:
+    """One row per combination of ``columns`` (a single column or a compound key)."""
+    text = f"Key unique: one row per {_cols(columns)}." + (f" {why}" if why else "")
+    if len(columns) == 1:
+        return Rule((Check("ExpectColumnValuesToBeUnique", {"column": columns[0]}, text),))
+    return Rule((Check("ExpectCompoundColumnsToBeUnique", {"column_list": list(columns)}, text),))
+
+
+def not_null(*columns: str) -> Rule:
+    """Never null."""
+    return Rule(
+        tuple(
+            Check("ExpectColumnValuesToNotBeNull", {"column": c}, f"`{c}` is never null.")
+            for c in columns
+        )
+    )
+
+
+def between(
+    column: str,
+    min_value: float | None = None,
+    max_value: float | None = None,
+    *,
+    strict_min: bool = False,
+    what: str = "",
+) -> Rule:
+    """Within [min, max] (nulls are not checked here: pair with :func:`not_null`)."""
+    lo = "-∞" if min_value is None else f"{min_value:g}"
+    hi = "+∞" if max_value is None else f"{max_value:g}"
+    interval = f"{'(' if strict_min else '['}{lo}, {hi}]"
+    kwargs: dict[str, Any] = {"column": column, "min_value": min_value, "max_value": max_value}
+    if strict_min:
+        kwargs["strict_min"] = True
+    text = f"`{column}` in {interval}" + (f": {what}." if what else ".")
+    return Rule((Check("ExpectColumnValuesToBeBetween", kwargs, text),))
+
+
+def probability(*columns: str) -> Rule:
+    """A probability or a p-value: in [0, 1] where not null."""
+    return Rule(
+        tuple(
+            Check(
+                "ExpectColumnValuesToBeBetween",
+                {"column": c, "min_value": 0, "max_value": 1},
+                f"`{c}` is a probability: in [0, 1] where not null.",
+            )
+            for c in columns
+        )
+    )
+
+
+def finite(*columns: str) -> Rule:
+    """Not null, not NaN, not ±infinity."""
+    return Rule(
+        tuple(
+            check
+            for c in columns
+            for check in (
+                Check(
+                    "ExpectColumnValuesToNotBeNull", {"column": c}, f"`{c}` is never null or NaN."
+                ),
+                Check(
+                    "ExpectColumnValuesToBeBetween",
+                    {"column": c, "min_value": -MAX_DOUBLE, "max_value": MAX_DOUBLE},
+                    f"`{c}` is finite (no ±infinity).",
+                ),
+            )
+        )
+    )
+
+
+def one_of(column: str, values: Sequence[Any]) -> Rule:
+    """An enum: only these values (nulls are not checked here)."""
+    return Rule(
+        (
+            Check(
+                "ExpectColumnValuesToBeInSet",
+                {"column": column, "value_set": list(values)},
+                f"`{column}` is one of: {_cols([str(v) for v in values])}.",
+            ),
+        )
+    )
+
+
+def no_tokens(*columns: str) -> Rule:
+    """Rendered text: no template token left (no ``{`` or ``}``), not empty."""
+    return Rule(
+        tuple(
+            check
+            for c in columns
+            for check in (
+                Check(
+                    "ExpectColumnValuesToNotMatchRegex",
+                    {"column": c, "regex": r"[{}]"},
+                    f"`{c}` is rendered text: no `{{` or `}}` left (an unrendered "
+                    "template token would reach the learner).",
+                ),
+                Check(
+                    "ExpectColumnValueLengthsToBeBetween",
+                    {"column": c, "min_value": 1},
+                    f"`{c}` is not empty.",
+                ),
+            )
+        )
+    )
+
+
+def differ(column_a: str, column_b: str, why: str) -> Rule:
+    """Two columns never hold the same value in a row."""
+    return Rule(
+        (
+            Check(
+                "ExpectSelectColumnValuesToBeUniqueWithinRecord",
+                {"column_list": [column_a, column_b]},
+                f"`{column_a}` ≠ `{column_b}`: {why}.",
+            ),
+        )
+    )
+
+
+def at_least(column_a: str, column_b: str, why: str) -> Rule:
+    """``column_a >= column_b`` wherever both are set."""
+    return Rule(
+        (
+            Check(
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                {
+                    "column_A": column_a,
+                    "column_B": column_b,
+                    "or_equal": True,
+                    "ignore_row_if": "either_value_is_missing",
+                },
+                f"`{column_a}` ≥ `{column_b}`: {why}.",
+            ),
+        )
+    )
+
+
+def single_value(column: str, why: str) -> Rule:
+    """The whole table holds one value of ``column`` (e.g. one build's "now")."""
+    return Rule(
+        (
+            Check(
+                "ExpectColumnUniqueValueCountToBeBetween",
+                {"column": column, "min_value": 1, "max_value": 1},
+                f"`{column}` holds a single value: {why}.",
+            ),
+        )
+    )
+
+
+def ranks_contiguous(column: str, partition_by: Sequence[str]) -> Rule:
+    """Within each partition the ranks are exactly 1, 2, …, n: no gap, no repeat, no 0.
+
+    Derivation: sort each partition by rank; the i-th rank must equal i. A gap (1, 2, 4)
+    gives 4 ≠ 3, a repeat (1, 1, 2) gives 1 ≠ 2, a start at 0 gives 0 ≠ 1. The derived
+    column ``<column>__expected`` holds i.
+    """
+    expected = f"{column}__expected"
+    keys = list(partition_by)
+
+    def derive(df: pd.DataFrame) -> pd.DataFrame:
+        # rank(method="first"): the position of each value in its partition's sorted order,
+        # repeats taking consecutive positions in table order; null ranks go last.
+        position = df.groupby(keys, sort=False, dropna=False)[column].rank(
+            method="first", na_option="bottom"
+        )
+        return df.assign(**{expected: position.astype("int64")})
+
+    return Rule(
+        (
+            Check(
+                "ExpectColumnPairValuesToBeEqual",
+                {
+                    "column_A": column,
+                    "column_B": expected,
+                    "ignore_row_if": "both_values_are_missing",
+                },
+                f"Ranks contiguous: within each {_cols(keys)}, `{column}` runs 1, 2, …, n "
+                f"(the i-th smallest rank equals i; `{expected}` is i).",
+            ),
+        ),
+        derive=derive,
+    )
+
+
+@dataclass(frozen=True)
+class MartSuite:
+    """The expectations the package has of one public mart.
+
+    ``key`` is the primary key (checked unique and never null); ``rules`` hold the other
+    checks; ``min_rows`` is the fewest rows a healthy build has (0 when
+    an empty table is legitimate, e.g. no goals yet); against a previous snapshot the row
+    count must stay within ``previous * (1 ± row_count_tolerance)``, widened by
+    ``row_count_slack`` rows so that tiny tables do not flap.
+    """
+
+    mart: str
+    purpose: str
+    key: tuple[str, ...]
+    rules: tuple[Rule, ...]
+    min_rows: int = 1
+    row_count_tolerance: float = 0.5
+    row_count_slack: int = 5
+
+    def row_count_bounds(self, previous_rows: int | None) -> tuple[int, int | None]:
+        """(min, max) rows accepted: ``min_rows`` alone, or around the previous snapshot."""
+        if previous_rows is None:
+            return self.min_rows, None
+        low = math.floor(previous_rows * (1 - self.row_count_tolerance)) - self.row_count_slack
+        high = math.ceil(previous_rows * (1 + self.row_count_tolerance)) + self.row_count_slack
+        return max(self.min_rows, low), high
+
+    def row_count_check(self, previous_rows: int | None) -> Check:
+        low, high = self.row_count_bounds(previous_rows)
+        if previous_rows is None:
+            text = f"At least {low} row(s) (no previous snapshot to compare with)."
+        else:
+            text = (
+                f"Row count within ±{self.row_count_tolerance:.0%} (± {self.row_count_slack} "
+                f"rows) of the previous snapshot's {previous_rows}: [{low}, {high}]."
+            )
+        return Check("ExpectTableRowCountToBeBetween", {"min_value": low, "max_value": high}, text)
+
+    def checks(self, previous_rows: int | None = None) -> list[Check]:
+        """Every check: the row count, the key (unique, never null), then the rules."""
+        key_rules = (unique(*self.key, why="The package looks rows up by it."), not_null(*self.key))
+        return [self.row_count_check(previous_rows)] + [
+            c for r in (*key_rules, *self.rules) for c in r.checks
+        ]
+
+    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The mart with the derived columns the rules need."""
+        for rule in self.rules:
+            if rule.derive is not None:
+                frame = rule.derive(frame)
+        return frame

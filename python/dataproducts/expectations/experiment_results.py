@@ -1,0 +1,71 @@
+"""``experiment_results``: the experiment scorecard and ``client.experiments.results()``.
+
+One row per experiment, metric and treatment variant; every p-value (raw, CUPED,
+decision, adjusted) in [0, 1]; intervals ordered; the adjusted p-value never below the
+one it corrects; flags never null, so the scorecard can colour a row without guessing.
+"""
+
+from __future__ import annotations
+
+from ._rules import (
+    MartSuite,
+    at_least,
+    between,
+    columns_present,
+    differ,
+    not_null,
+    one_of,
+    probability,
+)
+
+P_VALUES = ("p_value", "cuped_p_value", "decision_p_value", "adjusted_p_value")
+FLAGS = (
+    "is_primary_metric",
+    "is_guardrail",
+    "is_cuped_applied",
+    "is_significant",
+    "is_guardrail_breached",
+)
+
+SUITE = MartSuite(
+    mart="experiment_results",
+    purpose="Per-variant statistics of every experiment metric against the control.",
+    key=("experiment_id", "metric_id", "variant"),
+    rules=(
+        columns_present(
+            "experiment_id",
+            "metric_id",
+            "variant",
+            "control_variant",
+            "control_units",
+            "treatment_units",
+            "control_mean",
+            "treatment_mean",
+            "relative_lift",
+            "relative_lift_ci_lower",
+            "relative_lift_ci_upper",
+            *P_VALUES,
+            *FLAGS,
+        ),
+        probability(*P_VALUES),
+        at_least("adjusted_p_value", "decision_p_value", "a correction never lowers a p-value"),
+        at_least("relative_lift_ci_upper", "relative_lift_ci_lower", "an interval is ordered"),
+        at_least(
+            "cuped_relative_lift_ci_upper",
+            "cuped_relative_lift_ci_lower",
+            "an interval is ordered",
+        ),
+        differ("variant", "control_variant", "a treatment is compared with another arm"),
+        between("control_units", 0),
+        between("treatment_units", 0),
+        between(
+            "cuped_variance_reduction",
+            max_value=1,
+            what="a variance cannot drop by more than all of it",
+        ),
+        not_null("control_variant", "metric_type", "direction", *FLAGS),
+        one_of("metric_type", ("proportion", "mean", "ratio")),
+        one_of("direction", ("higher", "lower")),
+        one_of("correction_method", ("holm", "bh")),
+    ),
+)

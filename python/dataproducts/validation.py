@@ -1,0 +1,414 @@
+"""The validation gate: consumer-side expectation suites run before a build is published.
+
+dbt's tests check what the data scientists promise; this gate checks what the engineering
+side relies on (:mod:`dataproducts.expectations`, one suite per public mart) with
+great-expectations 1.x, and builds its Data Docs HTML. A build is published only when the
+gate passes.
+
+>>> report = validate_build("warehouse/dataproducts.duckdb")  # doctest: +SKIP
+>>> report.success, report.failures[:1]  # doctest: +SKIP
+(True, [])
+>>> print(report.summary())  # doctest: +SKIP
+validation passed: 7 marts, 120 expectations, 0 failures in 3.3 s
+Data Docs: warehouse/data_docs/index.html
+
+How tables are read: DuckDB tables through pandas (great-expectations 1.x has no working
+DuckDB engine), and PostgreSQL tables through pandas as well for now: GX's native SQL
+datasource needs SQLAlchemy, which is not among the project's pinned packages.
+
+The data context is ephemeral (in memory): nothing is written anywhere except the Data
+Docs under ``data_docs_dir`` (default ``warehouse/data_docs/``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import ConfigurationError, WarehouseError
+from .expectations import SUITES, MartSuite
+from .paths import REPO_ROOT
+
+#: Where the Data Docs go unless told otherwise.
+DEFAULT_DATA_DOCS_DIR = REPO_ROOT / "warehouse" / "data_docs"
+#: The schema of the marts in a freshly built warehouse.
+MARTS_SCHEMA = "marts"
+_DOCS_SITE = "dataproducts"
+_PG_PREFIXES = ("postgresql://", "postgres://", "postgresql+psycopg2://")
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The outcome of the gate.
+
+    ``failures`` name the mart and the expectation, e.g. ``"coaching_queue:
+    expect_column_values_to_not_match_regex(column=rendered_text, ...) failed — ..."``.
+    ``row_counts`` (rows per mart) are what a publisher records in its manifest so that
+    the next build can be compared with this one.
+    """
+
+    success: bool
+    failures: list[str]
+    data_docs_index: Path | None
+    row_counts: dict[str, int] = field(default_factory=dict)
+    expectations_run: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        total = sum(self.seconds.values())
+        head = (
+            f"validation {'passed' if self.success else 'FAILED'}: {len(self.row_counts)} marts, "
+            f"{self.expectations_run} expectations, {len(self.failures)} failures in {total:.1f} s"
+        )
+        lines = [head, *(f"  - {f}" for f in self.failures)]
+        if self.data_docs_index is not None:
+            lines.append(f"Data Docs: {self.data_docs_index}")
+        return "\n".join(lines)
+
+
+def previous_row_counts(manifest: Mapping[str, Any] | None) -> dict[str, int]:
+    """Rows per mart recorded in a previous snapshot's manifest.
+
+    Accepted shapes (the first found wins): ``{"row_counts": {mart: n}}``,
+    ``{"tables": {mart: {"row_count": n}}}`` (or ``"rows"``), ``{"tables": [{"name": mart,
+    "row_count": n}]}``, and the same under ``"marts"``. Versioned names
+    (``recommendations_v1``) count for the mart (``recommendations``).
+    """
+    if not manifest:
+        return {}
+    found: dict[str, int] = {}
+
+    def put(name: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            value = value.get("row_count", value.get("rows"))
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return
+        found.setdefault(_unversioned(name), int(value))
+
+    counts = manifest.get("row_counts")
+    if isinstance(counts, Mapping):
+        for name, value in counts.items():
+            put(str(name), value)
+    for key in ("tables", "marts"):
+        tables = manifest.get(key)
+        if isinstance(tables, Mapping):
+            for name, value in tables.items():
+                put(str(name), value)
+        elif isinstance(tables, list):
+            for item in tables:
+                if isinstance(item, Mapping) and "name" in item:
+                    put(str(item["name"]), item)
+    return found
+
+
+def validate_build(
+    source: Path | str,
+    previous_manifest: Mapping[str, Any] | None = None,
+    *,
+    data_docs_dir: Path | str | None = None,
+    schema: str = MARTS_SCHEMA,
+    suites: Iterable[MartSuite] | None = None,
+    run_name: str | None = None,
+) -> ValidationReport:
+    """Run every public mart's suite on ``source`` and build the Data Docs.
+
+    ``source``: a DuckDB file, or a PostgreSQL URL (``postgresql://user@host:port/db``; a
+    libpq ``"host=... dbname=..."`` string works too), holding the built ``marts.*``.
+    ``previous_manifest``: the current snapshot's manifest; its row counts bound this
+    build's (see :class:`~dataproducts.expectations.MartSuite`); none skips that check.
+    ``run_name`` labels the run in the Data Docs (e.g. the build id; default
+    ``dataproducts-validate``). A missing mart is a failure, not an exception.
+
+    Raises :class:`ConfigurationError` when ``source`` is neither an existing DuckDB file
+    nor a PostgreSQL URL, and :class:`WarehouseError` when it cannot be opened.
+    """
+    timings: dict[str, float] = {"read": 0.0}
+    chosen = list(SUITES.values() if suites is None else suites)
+    docs_dir = Path(data_docs_dir) if data_docs_dir is not None else DEFAULT_DATA_DOCS_DIR
+
+    started = time.perf_counter()
+    import great_expectations  # noqa: F401  (seconds on a cold start: timed on its own)
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    timings["import"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    context = _context(docs_dir)
+    datasource = context.data_sources.add_pandas(name=schema)
+    run_id = RunIdentifier(run_name=run_name or "dataproducts-validate")
+    previous = previous_row_counts(previous_manifest)
+    failures: list[str] = []
+    row_counts: dict[str, int] = {}
+    n_expectations = 0
+    # One mart in memory at a time: read, validate, let go.
+    with _reader(source, schema) as read:
+        for suite in chosen:
+            read_started = time.perf_counter()
+            frame = read(suite.mart)
+            timings["read"] += time.perf_counter() - read_started
+            if frame is None:
+                failures.append(
+                    f"{suite.mart}: table missing — no {schema}.{suite.mart} (nor a versioned "
+                    f"{suite.mart}_vN) in {_describe_source(source)}; did dbt build it?"
+                )
+                continue
+            row_counts[suite.mart] = len(frame)
+            checks = suite.checks(previous.get(suite.mart))
+            n_expectations += len(checks)
+            result = _run_suite(context, datasource, suite, checks, suite.prepare(frame), run_id)
+            del frame
+            failures.extend(
+                _describe_failure(suite.mart, r) for r in result.results if not r.success
+            )
+    timings["validate"] = time.perf_counter() - started - timings["read"]
+
+    started = time.perf_counter()
+    index = _build_docs(context, docs_dir)
+    timings["data_docs"] = time.perf_counter() - started
+
+    return ValidationReport(
+        success=not failures,
+        failures=failures,
+        data_docs_index=index,
+        row_counts=row_counts,
+        expectations_run=n_expectations,
+        seconds=timings,
+    )
+
+
+# --- reading the marts ------------------------------------------------------------------
+
+
+def _is_postgres(source: Path | str) -> bool:
+    text = str(source)
+    return text.startswith(_PG_PREFIXES) or ("dbname=" in text and not Path(text).exists())
+
+
+def _describe_source(source: Path | str) -> str:
+    if _is_postgres(source):
+        return "PostgreSQL " + re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", str(source))
+    return f"DuckDB {source}"
+
+
+def _unversioned(name: str) -> str:
+    return re.sub(r"_v\d+$", "", name)
+
+
+def _resolve(tables: Iterable[str], mart: str) -> str | None:
+    """The relation of ``mart``: its latest version's table ``<mart>_vN``, else ``<mart>``.
+
+    The unsuffixed name of a versioned mart is a view on the latest version; the table is
+    read instead, because a DuckDB view names its database and breaks in a renamed copy.
+    """
+    names = set(tables)
+    versions = [
+        (int(m.group(1)), n) for n in names if (m := re.fullmatch(rf"{re.escape(mart)}_v(\d+)", n))
+    ]
+    if versions:
+        return max(versions)[1]
+    return mart if mart in names else None
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+@contextmanager
+def _reader(source: Path | str, schema: str) -> Iterator[Callable[[str], pd.DataFrame | None]]:
+    """A function reading one mart as a DataFrame (None when missing), over one connection."""
+    if _is_postgres(source):
+        with _postgres_reader(str(source), schema) as read:
+            yield read
+        return
+    path = Path(source)
+    if not path.is_file():
+        raise ConfigurationError(
+            f"no DuckDB warehouse at {path}: pass the file dbt built (e.g. "
+            "warehouse/dataproducts.duckdb) or a postgresql:// URL."
+        )
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise WarehouseError(
+            f"cannot open {path} read-only ({exc}); is a dbt build still writing it?"
+        ) from exc
+    with closing(con):
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = ?",
+                [schema],
+            ).fetchall()
+        ]
+
+        def read(mart: str) -> pd.DataFrame | None:
+            relation = _resolve(tables, mart)
+            if relation is None:
+                return None
+            query = f"select * from {_quote(schema)}.{_quote(relation)}"
+            # Through Arrow: several times faster than .df() on text columns.
+            return con.execute(query).to_arrow_table().to_pandas()
+
+        yield read
+
+
+@contextmanager
+def _postgres_reader(dsn: str, schema: str) -> Iterator[Callable[[str], pd.DataFrame | None]]:
+    import psycopg2
+    from psycopg2 import sql
+
+    dsn = dsn.replace("postgresql+psycopg2://", "postgresql://", 1)
+    try:
+        con = psycopg2.connect(dsn)
+    except psycopg2.Error as exc:
+        raise WarehouseError(f"cannot connect to {_describe_source(dsn)}: {exc}".strip()) from exc
+    with closing(con):
+        # One read-only transaction: every mart is read from the same state of the database.
+        con.set_session(readonly=True, isolation_level="REPEATABLE READ")
+        with con.cursor() as cur:
+            cur.execute(
+                "select table_name from information_schema.tables where table_schema = %s",
+                (schema,),
+            )
+            tables = [r[0] for r in cur.fetchall()]
+
+            def read(mart: str) -> pd.DataFrame | None:
+                relation = _resolve(tables, mart)
+                if relation is None:
+                    return None
+                cur.execute(
+                    sql.SQL("select * from {}.{}").format(
+                        sql.Identifier(schema), sql.Identifier(relation)
+                    )
+                )
+                columns = [c.name for c in cur.description]
+                return pd.DataFrame(cur.fetchall(), columns=columns)
+
+            yield read
+        con.rollback()
+
+
+# --- great-expectations -----------------------------------------------------------------
+
+
+def _context(docs_dir: Path) -> Any:
+    """An in-memory data context whose only output is the Data Docs site in ``docs_dir``."""
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        data_docs_sites={
+            _DOCS_SITE: {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir.resolve()),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
+        },
+        progress_bars=ProgressBarsConfig(globally=False),
+        analytics_enabled=False,
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _run_suite(
+    context: Any, datasource: Any, suite: MartSuite, checks: list, frame: pd.DataFrame, run_id: Any
+) -> Any:
+    import great_expectations as gx
+
+    asset = datasource.add_dataframe_asset(name=suite.mart)
+    batch = asset.add_batch_definition_whole_dataframe("build")
+    gx_suite = context.suites.add(
+        gx.ExpectationSuite(
+            name=suite.mart,
+            expectations=[c.build() for c in checks],
+            meta={
+                "notes": {"format": "markdown", "content": [f"**{suite.mart}**: {suite.purpose}"]}
+            },
+        )
+    )
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=suite.mart, data=batch, suite=gx_suite)
+    )
+    return definition.run(
+        batch_parameters={"dataframe": frame}, result_format="BASIC", run_id=run_id
+    )
+
+
+def _describe_failure(mart: str, result: Any) -> str:
+    config = result.expectation_config
+    args = ", ".join(
+        f"{k}={_short(v)}"
+        for k, v in config.kwargs.items()
+        if k not in {"batch_id", "result_format", "catch_exceptions"} and v is not None
+    )
+    details = []
+    info = result.exception_info or {}
+    messages = [info.get("exception_message")] if "exception_message" in info else []
+    messages += [v.get("exception_message") for v in info.values() if isinstance(v, Mapping)]
+    messages = [m for m in messages if m]
+    if messages:
+        details.append(f"raised: {messages[0]}")
+    res = result.result or {}
+    if res.get("observed_value") is not None:
+        details.append(f"observed {_short(res['observed_value'])}")
+    if res.get("unexpected_count"):
+        sample = res.get("partial_unexpected_list") or []
+        details.append(
+            f"{res['unexpected_count']} unexpected row(s)"
+            + (f", e.g. {_short(sample[:3])}" if sample else "")
+        )
+    return f"{mart}: {config.type}({args}) failed — {config.description or ''}" + (
+        f" [{'; '.join(details)}]" if details else ""
+    )
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and containers of them as plain Python values, for readable messages."""
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        return value.item()
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    value = _plain(value)
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
+        text = "[" + ", ".join(value) + "]"
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _build_docs(context: Any, docs_dir: Path) -> Path:
+    # Pages of earlier runs would linger unlinked; the index is rebuilt from this run.
+    for stale in ("validations", "expectations"):
+        shutil.rmtree(docs_dir / stale, ignore_errors=True)
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    context.build_data_docs(site_names=[_DOCS_SITE])
+    return docs_dir.resolve() / "index.html"

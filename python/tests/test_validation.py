@@ -1,0 +1,356 @@
+"""The validation gate (great-expectations) on the tiny build, on DuckDB and PostgreSQL.
+
+The gate must pass on a healthy build and fail, naming the mart and the expectation, on
+copies tampered in exactly one way: a duplicate key, a gap in ranks, a p-value of 1.5, a
+``{first_name}`` left in rendered text, a row count 10x the previous snapshot's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dataproducts.errors import ConfigurationError
+from dataproducts.expectations import SUITES
+from dataproducts.expectations._rules import MartSuite, ranks_contiguous
+from dataproducts.validation import ValidationReport, previous_row_counts, validate_build
+
+# --- helpers: a private, tampered copy of a build ----------------------------------------
+
+
+class Copy:
+    """A writable copy of a build's warehouse, on the same engine."""
+
+    def __init__(self, engine: str, source: str) -> None:
+        self.engine = engine
+        self.source = source  # what validate_build reads
+
+    def execute(self, sql: str, params: tuple = ()) -> None:
+        """Run one statement (``%s`` placeholders on both engines)."""
+        if self.engine == "duckdb":
+            import duckdb
+
+            with closing(duckdb.connect(self.source)) as con:
+                con.execute(sql.replace("%s", "?"), list(params))
+            return
+        import psycopg2
+
+        with closing(psycopg2.connect(self.source)) as con, con.cursor() as cur:
+            cur.execute(sql, params)
+            con.commit()
+
+    def query(self, sql: str, params: tuple = ()) -> pd.DataFrame:
+        if self.engine == "duckdb":
+            import duckdb
+
+            with closing(duckdb.connect(self.source, read_only=True)) as con:
+                return con.execute(sql.replace("%s", "?"), list(params)).df()
+        import psycopg2
+
+        with closing(psycopg2.connect(self.source)) as con, con.cursor() as cur:
+            cur.execute(sql, params)
+            return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+
+
+@pytest.fixture
+def tampered(warehouse, request, tmp_path: Path) -> Iterator[Copy]:
+    """A fresh copy of the tiny build: a DuckDB file copy, or a PostgreSQL database cloned
+    from the build's as a template."""
+    if warehouse.engine == "duckdb":
+        # Same file name: DuckDB views name their database after the file.
+        target = tmp_path / "copy" / warehouse.path.name
+        target.parent.mkdir()
+        shutil.copyfile(warehouse.path, target)
+        yield Copy("duckdb", str(target))
+        return
+    import psycopg2
+    from psycopg2.extensions import parse_dsn
+
+    server = request.getfixturevalue("postgres_server")
+    original = parse_dsn(warehouse.dsn)["dbname"]
+    name = "tampered_" + re.sub(r"\W", "_", request.node.name.lower())[-40:]
+    admin = psycopg2.connect(server.dsn_for("postgres"))
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{name}"')
+            cur.execute(f'create database "{name}" template "{original}"')
+        yield Copy("postgres", server.dsn_for(name))
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{name}" with (force)')
+    finally:
+        admin.close()
+
+
+def source_of(build) -> str:
+    return str(build.path) if build.engine == "duckdb" else build.dsn
+
+
+def marts_failing(report: ValidationReport) -> set[str]:
+    return {f.split(":", 1)[0] for f in report.failures}
+
+
+def expectations_failing(report: ValidationReport) -> set[str]:
+    return {re.match(r"[^:]+: (\w+)\(", f).group(1) for f in report.failures}
+
+
+# --- a healthy build passes ------------------------------------------------------------
+
+
+def test_gate_passes_on_the_tiny_build(warehouse, tmp_path: Path) -> None:
+    report = validate_build(source_of(warehouse), data_docs_dir=tmp_path / "docs")
+
+    assert report.failures == []
+    assert report.success
+    # Every suite ran, on as many rows as the warehouse holds (counted here in SQL).
+    assert set(report.row_counts) == set(SUITES)
+    for mart, rows in report.row_counts.items():
+        relation = "recommendations_v1" if mart == "recommendations" else mart
+        assert rows == warehouse.scalar(f"select count(*) from marts.{relation}"), mart
+    assert report.expectations_run == sum(len(s.checks()) for s in SUITES.values())
+    # Data Docs: an index linking a validation page per mart.
+    index = report.data_docs_index
+    assert index == (tmp_path / "docs" / "index.html").resolve()
+    html = index.read_text()
+    for mart in SUITES:
+        assert mart in html
+        assert list((tmp_path / "docs" / "validations" / mart).rglob("*.html")), mart
+
+
+def test_gate_passes_against_its_own_row_counts(duckdb_build, tmp_path: Path) -> None:
+    """The next build of the same data, compared with this one's manifest, passes."""
+    first = validate_build(duckdb_build.path, data_docs_dir=tmp_path / "a")
+    manifest = {"build_id": "previous", "row_counts": first.row_counts}
+    second = validate_build(duckdb_build.path, manifest, data_docs_dir=tmp_path / "b")
+    assert second.success, second.failures
+    assert second.expectations_run == first.expectations_run
+
+
+def test_gate_writes_nothing_but_its_data_docs(
+    duckdb_build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ephemeral context: no gx/ folder, no uncommitted/ — only the Data Docs asked for."""
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    report = validate_build(duckdb_build.path, data_docs_dir="site")
+    assert report.success, report.failures
+    assert sorted(p.name for p in workdir.iterdir()) == ["site"]
+    assert report.data_docs_index == (workdir / "site" / "index.html").resolve()
+
+
+# --- tampered copies fail, naming the mart and the expectation -------------------------
+
+
+def _one_list(copy: Copy, min_length: int) -> tuple[int, str]:
+    df = copy.query(
+        "select learner_id, module from marts.recommendations_v1 group by learner_id, module "
+        "having count(*) >= %s order by learner_id, module limit 1",
+        (min_length,),
+    )
+    return int(df.iat[0, 0]), str(df.iat[0, 1])
+
+
+def tamper_duplicate_key(copy: Copy) -> None:
+    # experiment_health has a one-column key: a second row for an experiment breaks only it.
+    copy.execute(
+        "insert into marts.experiment_health select * from marts.experiment_health "
+        "where experiment_id = (select min(experiment_id) from marts.experiment_health)"
+    )
+
+
+def tamper_duplicate_recommendation(copy: Copy) -> None:
+    learner, module = _one_list(copy, 3)
+    copy.execute(
+        "insert into marts.recommendations_v1 select * from marts.recommendations_v1 "
+        "where learner_id = %s and module = %s and rank = 1",
+        (learner, module),
+    )
+
+
+def tamper_rank_gap(copy: Copy) -> None:
+    learner, module = _one_list(copy, 3)
+    copy.execute(
+        "delete from marts.recommendations_v1 where learner_id = %s and module = %s and rank = 2",
+        (learner, module),
+    )
+
+
+def tamper_p_value(copy: Copy) -> None:
+    copy.execute(
+        "update marts.experiment_results set p_value = 1.5 where experiment_id || metric_id || "
+        "variant = (select min(experiment_id || metric_id || variant) from marts.experiment_results)"
+    )
+
+
+def tamper_token(copy: Copy) -> None:
+    copy.execute(
+        "update marts.coaching_queue set rendered_text = 'Keep going, {first_name}!' "
+        "where learner_id = (select min(learner_id) from marts.coaching_queue)"
+    )
+
+
+TAMPERS: dict[str, tuple[Callable[[Copy], None], str, set[str]]] = {
+    # name: (tamper, the mart that must fail, the expectations that must fail there)
+    "duplicate_key": (
+        tamper_duplicate_key,
+        "experiment_health",
+        {"expect_column_values_to_be_unique"},
+    ),
+    "rank_gap": (tamper_rank_gap, "recommendations", {"expect_column_pair_values_to_be_equal"}),
+    "p_value_1.5": (tamper_p_value, "experiment_results", {"expect_column_values_to_be_between"}),
+    "token_left": (tamper_token, "coaching_queue", {"expect_column_values_to_not_match_regex"}),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(TAMPERS))
+def test_gate_fails_on_a_tampered_copy(kind: str, tampered: Copy, tmp_path: Path) -> None:
+    tamper, mart, expected = TAMPERS[kind]
+    tamper(tampered)
+    report = validate_build(tampered.source, data_docs_dir=tmp_path / "docs")
+
+    assert not report.success
+    # Exactly the broken rule fails, and the message names the mart and the expectation.
+    assert marts_failing(report) == {mart}, report.failures
+    assert expectations_failing(report) == expected, report.failures
+    # The Data Docs are built for a failed run too (that is where one looks).
+    assert report.data_docs_index is not None and report.data_docs_index.exists()
+
+
+def test_failure_messages_say_what_broke(tampered: Copy, tmp_path: Path) -> None:
+    tamper_p_value(tampered)
+    tamper_token(tampered)
+    tamper_rank_gap(tampered)
+    report = validate_build(tampered.source, data_docs_dir=tmp_path / "docs")
+    text = "\n".join(report.failures)
+    assert "experiment_results: expect_column_values_to_be_between(column=p_value" in text
+    assert "[1 unexpected row(s), e.g. [1.5]]" in text
+    assert "coaching_queue: expect_column_values_to_not_match_regex(column=rendered_text" in text
+    assert "{first_name}" in text
+    assert "recommendations: expect_column_pair_values_to_be_equal(column_A=rank" in text
+    assert "Ranks contiguous" in text
+
+
+def test_duplicate_recommendation_breaks_its_keys(tampered: Copy, tmp_path: Path) -> None:
+    """A whole row repeated: both keys fail (and the ranks, since a rank repeats)."""
+    tamper_duplicate_recommendation(tampered)
+    report = validate_build(tampered.source, data_docs_dir=tmp_path / "docs")
+    assert marts_failing(report) == {"recommendations"}
+    assert any(
+        f.startswith(
+            "recommendations: expect_compound_columns_to_be_unique("
+            "column_list=[learner_id, module, rank])"
+        )
+        for f in report.failures
+    ), report.failures
+    assert any("column_list=[learner_id, module, course_id]" in f for f in report.failures)
+
+
+def test_row_count_ten_times_the_previous_fails(warehouse, tmp_path: Path) -> None:
+    """The previous snapshot had a tenth of this build's recommendations."""
+    rows = int(warehouse.scalar("select count(*) from marts.recommendations_v1"))
+    previous = {"row_counts": {"recommendations": rows // 10}}
+    report = validate_build(source_of(warehouse), previous, data_docs_dir=tmp_path / "docs")
+    assert not report.success
+    assert marts_failing(report) == {"recommendations"}
+    assert expectations_failing(report) == {"expect_table_row_count_to_be_between"}
+    # Bounds: floor(r/10 * 0.5) - 5 .. ceil(r/10 * 1.5) + 5; observed r.
+    assert f"observed {rows}" in report.failures[0]
+
+
+def test_missing_mart_is_a_failure_not_a_crash(duckdb_build, tmp_path: Path) -> None:
+    target = tmp_path / duckdb_build.path.name
+    shutil.copyfile(duckdb_build.path, target)
+    Copy("duckdb", str(target)).execute("drop table marts.coaching_queue")
+    report = validate_build(target, data_docs_dir=tmp_path / "docs")
+    assert not report.success
+    assert len(report.failures) == 1
+    assert report.failures[0].startswith("coaching_queue: table missing")
+    assert "coaching_queue" not in report.row_counts
+
+
+def test_unknown_source_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="no DuckDB warehouse at"):
+        validate_build(tmp_path / "nope.duckdb", data_docs_dir=tmp_path / "docs")
+
+
+# --- the suites themselves -------------------------------------------------------------
+
+
+def test_every_public_mart_has_a_suite_that_matches_its_contract(duckdb_build) -> None:
+    """Suites exist for exactly the public marts, and ask only for contracted columns."""
+    manifest = json.loads((duckdb_build.dbt.target_path / "manifest.json").read_text())
+    public: dict[str, set[str]] = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "model" and node.get("access") == "public":
+            public[node["name"]] = set(node["columns"])
+            assert node["config"]["contract"]["enforced"], node["name"]
+    assert set(SUITES) == set(public)
+    for mart, suite in SUITES.items():
+        asked = {
+            c
+            for check in suite.checks()
+            if check.expectation == "ExpectTableColumnsToMatchSet"
+            for c in check.kwargs["column_set"]
+        }
+        assert set(suite.key) <= asked, mart
+        assert asked <= public[mart], (mart, asked - public[mart])
+
+
+def test_ranks_contiguous_derivation_by_hand() -> None:
+    """Partition a: ranks 1, 2, 4 (gap) -> positions 1, 2, 3; b: 2, 1 -> 2, 1 (ok);
+    c: 1, 1 (repeat) -> 1, 2; d: 0, 1 (starts at 0) -> 1, 2."""
+    df = pd.DataFrame(
+        {
+            "p": ["a", "a", "a", "b", "b", "c", "c", "d", "d"],
+            "rank": [1, 2, 4, 2, 1, 1, 1, 0, 1],
+        }
+    )
+    out = ranks_contiguous("rank", ["p"]).derive(df)
+    assert out["rank__expected"].tolist() == [1, 2, 3, 2, 1, 1, 2, 1, 2]
+    bad = out.loc[out["rank"] != out["rank__expected"], "p"].tolist()
+    assert bad == ["a", "c", "d", "d"]
+
+
+def test_row_count_bounds_by_hand() -> None:
+    suite = MartSuite(
+        "m", "test", ("id",), (), min_rows=1, row_count_tolerance=0.5, row_count_slack=5
+    )
+    assert suite.row_count_bounds(None) == (1, None)
+    # 100 rows before: floor(50) - 5 = 45, ceil(150) + 5 = 155.
+    assert suite.row_count_bounds(100) == (45, 155)
+    # 3 rows before: floor(1.5) - 5 = -4, raised to min_rows 1; ceil(4.5) + 5 = 10.
+    assert suite.row_count_bounds(3) == (1, 10)
+    # An empty previous snapshot still admits a few rows.
+    assert suite.row_count_bounds(0) == (1, 5)
+
+
+def test_previous_row_counts_reads_every_manifest_shape() -> None:
+    assert previous_row_counts(None) == {}
+    assert previous_row_counts({"row_counts": {"recommendations_v1": 10, "x": 2}}) == {
+        "recommendations": 10,
+        "x": 2,
+    }
+    assert previous_row_counts({"tables": {"similar_courses": {"row_count": 7}}}) == {
+        "similar_courses": 7
+    }
+    assert previous_row_counts({"tables": [{"name": "learner_goals", "rows": 3}]}) == {
+        "learner_goals": 3
+    }
+    assert previous_row_counts({"marts": {"a": {"rows": True}}, "row_counts": "n/a"}) == {}
+
+
+def test_the_suites_documentation_examples_run() -> None:
+    import doctest
+
+    import dataproducts.expectations
+
+    result = doctest.testmod(dataproducts.expectations)
+    assert result.attempted >= 2 and result.failed == 0
