@@ -20,10 +20,11 @@ SEED      ?= 42
 DOCS_PORT ?= 8080
 PYTEST_ARGS ?=
 
-.PHONY: help install run generate build test lint pytest docs bench clean postgres-binaries
+.PHONY: help install run generate build test test-slow lint pytest docs docs-links bench clean postgres-binaries
 
 help:
-	@echo "make run    - create .venv, generate the '$(SCALE)' dataset, dbt build + docs, print a summary"
+	@echo "make run    - create .venv, generate the '$(SCALE)' dataset, build (dbt build, validation gate,"
+	@echo "              publish a snapshot), scorecards, dbt docs, print a summary"
 	@echo "make test   - lint (ruff, sqlfluff) and pytest on DuckDB and PostgreSQL"
 	@echo "make docs   - build and serve the dbt docs site on http://127.0.0.1:$(DOCS_PORT)"
 	@echo "make bench  - benchmarks into BENCHMARKS.md"
@@ -44,14 +45,23 @@ generate: install
 # when a test or an expectation fails), then the docs site.
 build: install
 	$(BIN)/dataproducts build
+	@mkdir -p warehouse/scorecards
+	@for e in $$(tail -n +2 seeds/experiments/experiments.csv | cut -d, -f1); do \
+	  $(BIN)/dataproducts report experiment $$e --out warehouse/scorecards/$$e.html >/dev/null; done
+	@echo "experiment scorecards: warehouse/scorecards/"
 	$(BIN)/dbt docs generate
+	@$(MAKE) --no-print-directory docs-links
 
 run: generate build
 	@$(BIN)/dataproducts summary
 
+# dbt parse with --warn-error: a misspelled YAML key, a deprecation or a config path that
+# matches nothing fails here instead of being ignored silently.
 lint: install
 	$(BIN)/ruff check python scripts
 	$(BIN)/ruff format --check python scripts
+	$(BIN)/dbt parse --show-all-deprecations --no-partial-parse --warn-error --quiet \
+	  --target lint --target-path target/lint --log-path target/lint/logs
 	$(BIN)/sqlfluff lint models tests --processes 2
 
 # The PostgreSQL server binaries must be on the machine (the tests start the server
@@ -68,8 +78,21 @@ pytest: install postgres-binaries
 
 test: lint pytest
 
+# Long statistical-validity checks (hundreds of simulated A/A experiments, the
+# recommendation evaluation at `small`): outside the default run.
+test-slow: install
+	$(BIN)/pytest -m slow $(PYTEST_ARGS)
+
+# The docs overview links to the Data Docs of the validation gate and to the scorecards,
+# which live under warehouse/: link them into the site served from target/.
+docs-links:
+	@mkdir -p target warehouse/data_docs warehouse/scorecards
+	@ln -sfn ../warehouse/data_docs target/data_docs
+	@ln -sfn ../warehouse/scorecards target/scorecards
+
 docs: install
 	$(BIN)/dbt docs generate
+	@$(MAKE) --no-print-directory docs-links
 	@echo "dbt docs on http://127.0.0.1:$(DOCS_PORT) (Ctrl-C to stop)"
 	$(BIN)/dbt docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
