@@ -54,10 +54,14 @@ class DbtRunner:
         cmd = [
             str(DBT),
             *args,
-            "--project-dir", str(self.project_dir),
-            "--target", self.target,
-            "--target-path", str(self.target_path),
-            "--log-path", str(self.target_path / "logs"),
+            "--project-dir",
+            str(self.project_dir),
+            "--target",
+            self.target,
+            "--target-path",
+            str(self.target_path),
+            "--log-path",
+            str(self.target_path / "logs"),
         ]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO)
         self.last = proc

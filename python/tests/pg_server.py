@@ -87,7 +87,14 @@ class PostgresServer:
 
     def stop(self) -> None:
         _run(
-            [str(self.bin_dir / "pg_ctl"), "-D", str(self.workdir / "data"), "-m", "immediate", "stop"],
+            [
+                str(self.bin_dir / "pg_ctl"),
+                "-D",
+                str(self.workdir / "data"),
+                "-m",
+                "immediate",
+                "stop",
+            ],
             self.run_as,
             check=False,
         )
@@ -113,10 +120,14 @@ def start_server() -> PostgresServer:
         _run(
             [
                 str(bin_dir / "initdb"),
-                "-D", str(workdir / "data"),
-                "-U", "postgres",
-                "-A", "trust",
-                "-E", "UTF8",
+                "-D",
+                str(workdir / "data"),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
                 "--locale=C",
                 "--no-sync",
             ],
@@ -130,9 +141,12 @@ def start_server() -> PostgresServer:
         _run(
             [
                 str(bin_dir / "pg_ctl"),
-                "-D", str(workdir / "data"),
-                "-o", opts,
-                "-l", str(workdir / "server.log"),
+                "-D",
+                str(workdir / "data"),
+                "-o",
+                opts,
+                "-l",
+                str(workdir / "server.log"),
                 "-w",
                 "start",
             ],
