@@ -75,6 +75,11 @@ class DbtRunner:
     def run_results(self) -> dict[str, Any]:
         return json.loads((self.target_path / "run_results.json").read_text())
 
+    def scratch(self, name: str = "scratch") -> DbtRunner:
+        """The same runner with its own target dir, for ad-hoc commands (show, compile...)
+        that must not overwrite the artifacts of the shared build."""
+        return DbtRunner(self.env, self.target, self.target_path.parent / name, self.project_dir)
+
 
 def _failures(stdout: str, keep: int = 80) -> str:
     lines = stdout.splitlines()
@@ -91,6 +96,10 @@ class Build:
     report: Any
     path: Path | None = None  # DuckDB file
     dsn: str | None = None  # PostgreSQL
+    #: The artifacts of the session's ``dbt build``, frozen right after it (later dbt
+    #: commands on the same target dir would overwrite the files).
+    manifest: dict[str, Any] = field(default_factory=dict, repr=False)
+    run_results: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def query(self, sql: str, params: Any = None) -> pd.DataFrame:
         if self.engine == "duckdb":
@@ -107,6 +116,13 @@ class Build:
 
     def scalar(self, sql: str, params: Any = None) -> Any:
         return self.query(sql, params).iat[0, 0]
+
+
+def _artifacts(runner: DbtRunner) -> dict[str, dict[str, Any]]:
+    return {
+        "manifest": json.loads((runner.target_path / "manifest.json").read_text()),
+        "run_results": runner.run_results(),
+    }
 
 
 @pytest.fixture(scope="session")
@@ -127,7 +143,7 @@ def duckdb_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     report = generate(target="dev", duckdb_path=path, progress=False, **TINY)
     runner = DbtRunner({"DATAPRODUCTS_DUCKDB": str(path)}, "dev", root / "target")
     runner.run("build")
-    return Build("duckdb", runner, report, path=path)
+    return Build("duckdb", runner, report, path=path, **_artifacts(runner))
 
 
 @pytest.fixture(scope="session")
@@ -142,7 +158,7 @@ def postgres_build(
     report = generate(target="postgres", pg_dsn=dsn, progress=False, **TINY)
     runner = DbtRunner(env, "postgres", root / "target")
     runner.run("build")
-    return Build("postgres", runner, report, dsn=dsn)
+    return Build("postgres", runner, report, dsn=dsn, **_artifacts(runner))
 
 
 @pytest.fixture(scope="session", params=["duckdb", "postgres"])

@@ -36,7 +36,9 @@ DAY_START, DAY_END = 8, 21  # vars coaching_quiet_hours_end / _start
 
 def show(build, sql: str) -> pd.DataFrame:
     """Run an inline query through dbt (so macros are rendered) and return its rows."""
-    proc = build.dbt.run("show", "--quiet", "--output", "json", "--limit", "10000", "--inline", sql)
+    proc = build.dbt.scratch().run(
+        "show", "--quiet", "--output", "json", "--limit", "10000", "--inline", sql
+    )
     return pd.DataFrame(json.loads(proc.stdout[proc.stdout.index("{") :])["show"])
 
 

@@ -16,7 +16,6 @@ What these tests check, and against what (never against staging's own output alo
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from contextlib import closing
@@ -158,7 +157,7 @@ def test_staged_views_have_exactly_the_contract_columns_and_types(warehouse: Bui
 
 
 def test_staging_nodes_all_ran_and_passed(warehouse: Build) -> None:
-    manifest = json.loads((warehouse.dbt.target_path / "manifest.json").read_text())
+    manifest = warehouse.manifest
     ours = {
         uid
         for uid, node in [*manifest["nodes"].items(), *manifest["unit_tests"].items()]
@@ -166,7 +165,7 @@ def test_staging_nodes_all_ran_and_passed(warehouse: Build) -> None:
     }
     statuses = {
         r["unique_id"]: r["status"]
-        for r in warehouse.dbt.run_results()["results"]
+        for r in warehouse.run_results["results"]
         if r["unique_id"] in ours
     }
     assert set(statuses) == ours, f"not run: {sorted(ours - set(statuses))}"
@@ -184,7 +183,7 @@ def test_staging_nodes_all_ran_and_passed(warehouse: Build) -> None:
 
 
 def test_compiled_rules_agree_with_the_contract_and_the_yaml(duckdb_build: Build) -> None:
-    manifest = json.loads((duckdb_build.dbt.target_path / "manifest.json").read_text())
+    manifest = duckdb_build.manifest
     models = _models_yml()
     for table in TABLES:
         sql = manifest["nodes"][f"model.dataproducts.base_raw__{table}"]["compiled_code"]

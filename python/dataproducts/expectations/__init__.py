@@ -11,7 +11,7 @@ module here (a test fails on a public mart without a suite).
 
 >>> from dataproducts.expectations import SUITES
 >>> sorted(SUITES)[:3]
-['coaching_queue', 'experiment_health', 'experiment_results']
+['coaching_message_performance', 'coaching_queue', 'experiment_health']
 >>> SUITES["recommendations"].key
 ('learner_id', 'module', 'rank')
 """
