@@ -3,6 +3,7 @@
     var coaching_as_of when set, else the latest occurred_at of staged events.
     Never the wall clock, so a rebuild on the same data reproduces the queue.
 -#}
+{%- set as_of_override = var('coaching_as_of', none) -%}
 
 with
 
@@ -15,11 +16,10 @@ events as (
 latest as (
 
     select
-        {% if var('coaching_as_of', none) is not none -%}
-        cast('{{ var("coaching_as_of") }}' as timestamp) as as_of
-        {%- else -%}
-            max(occurred_at) as as_of
-        {%- endif %}
+        coalesce(
+            cast({{ "'" ~ as_of_override ~ "'" if as_of_override is not none else 'null' }} as timestamp),
+            max(occurred_at)
+        ) as as_of
     from events
 
 ),
