@@ -29,7 +29,9 @@ from dataproducts.raw_contract import RAW_TABLES
 REPO = Path(__file__).resolve().parents[2]
 LOADED_AT = datetime(2026, 11, 1)
 PASSING_SCORE = 60.0
-WINDOW_DAYS = 28  # every shipped metric uses a 28-day window and a 28-day CUPED lookback
+# every shipped metric uses a 28-day window (but course_completion_to_date: open-ended)
+# and a 28-day CUPED lookback
+WINDOW_DAYS = 28
 OTHER_PRODUCTS = {"recommendations", "coaching"}
 
 
@@ -54,6 +56,9 @@ class ExperimentSpec:
     pass_rate: float = 0.6
     enroll_rate: float = 1.0
     unenroll_rate: float = 0.1
+    # course completions after the 28-day window (before the data ends): counted by the
+    # open-ended course_completion_to_date only
+    late_completion_rate: float = 0.2
     # edge cases
     constant_items: dict[str, int] | None = None  # variant -> exact items_completed (zero variance)
     all_complete: bool = False  # every unit completes a course (proportion of 1, no variance)
@@ -357,6 +362,14 @@ def _simulate_unit(w, rng, spec, variant, learner, course_id, lecture_id, quiz_i
         event("course_complete", after())
     for _ in range(complete_before):
         event("course_complete", before())
+    # a late completion, after the 28-day window and before the data is loaded
+    room = (LOADED_AT - timedelta(hours=1)) - (exposed_at + timedelta(days=WINDOW_DAYS))
+    late = int(
+        room > timedelta(minutes=2) and rng.random() < min(1.0, spec.late_completion_rate * lift)
+    )
+    for _ in range(late):
+        gap = int(rng.integers(60, int(room.total_seconds())))
+        event("course_complete", exposed_at + timedelta(days=WINDOW_DAYS, seconds=gap))
 
     # quizzes (ratio: passed / submitted)
     submits = 0 if spec.no_quiz else int(rng.poisson(spec.quiz_rate * frailty))
@@ -397,6 +410,7 @@ def _simulate_unit(w, rng, spec, variant, learner, course_id, lecture_id, quiz_i
     return {
         "items_completed": (items_after, None, items_before),
         "course_completion": (complete_after, None, complete_before),
+        "course_completion_to_date": (max(complete_after, late), None, complete_before),
         "quiz_pass_rate": (passed, submits, None),
         "enrollments": (enroll_after, None, enroll_before),
         "unenroll_rate": (un_after, None, un_before),

@@ -158,8 +158,18 @@ def test_python_and_sql_agree_on_100k_ids(engine, request, tmp_path):
                 f"create table allocation_ids as select g::bigint as learner_id from generate_series(1, {N_IDS}) as g"
             )
         runner = DbtRunner(env, "postgres", tmp_path / "target", project)
-    runner.run("seed", "--select", "experiments", "experiment_variants")
-    runner.run("run", "--select", "int_experiment_variants_ranged")
+    # the two registry seeds and the ranges model, in one dbt invocation
+    runner.run(
+        "build",
+        "--select",
+        "experiments",
+        "experiment_variants",
+        "int_experiment_variants_ranged",
+        "--resource-type",
+        "seed",
+        "--resource-type",
+        "model",
+    )
     sql = runner.run("compile", "--quiet", "--inline", SQL).stdout.strip()
     if engine == "duckdb":
         with closing(duckdb.connect(str(path), read_only=True)) as con:

@@ -290,7 +290,9 @@ def test_unit_metrics_match_the_drawn_values(built, scenario):
 def test_results_match_scipy_and_delta_method(built, scenario):
     expected = expected_results(scenario)
     got = built.query("select * from marts.experiment_results")
-    assert len(got) == len(expected) == 5 * (1 + 1 + 1 + 1 + 2 + 1)
+    n_metrics = len(read_metric_definitions())
+    assert n_metrics == 6
+    assert len(got) == len(expected) == n_metrics * (1 + 1 + 1 + 1 + 2 + 1)
     _compare(
         got,
         expected,

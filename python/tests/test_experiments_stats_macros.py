@@ -4,6 +4,10 @@ Each macro is compiled by dbt in a scratch project that holds only macros/stats 
 other model can break these tests), run on a grid of inputs on DuckDB and PostgreSQL,
 and compared with the independent implementation. The grids go far into the tails:
 p-values are computed as tails, and their *relative* error is checked.
+
+Every query below (``QUERIES``) is a model of the scratch project, compiled by one
+``dbt compile`` per engine (dbt starts once, not once per query); the tests load their
+inputs as tables and run the compiled SQL.
 """
 
 from __future__ import annotations
@@ -20,12 +24,71 @@ from conftest import REPO, DbtRunner
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+NORMAL_QUANTILE_P = [1e-10, 0.001, 0.02425, 0.025, 0.3, 0.5, 0.9, 0.975, 0.97575, 0.999999]
+
+#: name -> the Jinja SQL of one query; the inputs are tables the tests load first.
+QUERIES = {
+    "t_grid": "select i, {{ stats_t_two_sided_p('t', 'df') }} as p from grid_t order by i",
+    "t_undefined": (
+        "select {{ stats_t_two_sided_p('t', 'df') }} as p from "
+        "(select cast(null as double precision) as t, 3.0 as df union all select 2.0, 0.0 "
+        "union all select 2.0, null) as g"
+    ),
+    "normal_grid": (
+        "select i, {{ stats_normal_upper_tail('z') }} as upper, "
+        "{{ stats_normal_two_sided_p('z') }} as two, {{ stats_erfc('z') }} as erfc "
+        "from grid_z order by i"
+    ),
+    "normal_quantile": "select "
+    + ", ".join(
+        f"{{{{ stats_normal_quantile({x}) }}}} as q{i}" for i, x in enumerate(NORMAL_QUANTILE_P)
+    ),
+    "chi_grid": "select i, {{ stats_chi_square_upper_tail('x', 'k') }} as q from grid_chi order by i",
+    "chi_outside": (
+        "select {{ stats_chi_square_upper_tail('3.0', '41') }} as q, "
+        "{{ stats_chi_square_upper_tail('0', '2') }} as one"
+    ),
+    "welch_from_sums": """
+        with m as (
+            select i,
+                n_a, n_b,
+                {{ stats_mean_from_sums('n_a', 's_a', 'shift') }} as mean_a,
+                {{ stats_mean_from_sums('n_b', 's_b', 'shift') }} as mean_b,
+                {{ stats_variance_from_sums('n_a', 's_a', 'ss_a') }} as var_a,
+                {{ stats_variance_from_sums('n_b', 's_b', 'ss_b') }} as var_b
+            from sums
+        ), t as (
+            select m.*,
+                {{ stats_welch_t('mean_a', 'var_a', 'n_a', 'mean_b', 'var_b', 'n_b') }} as t,
+                {{ stats_welch_df('var_a', 'n_a', 'var_b', 'n_b') }} as df
+            from m
+        )
+        select i, mean_a, var_a, var_b, t, df, {{ stats_welch_p('t', 'df') }} as p from t order by i
+        """,
+    "delta": (
+        "select {{ stats_delta_ratio_variance('n', 'my', 'mx', 'vy', 'vx', 'cxy') }} as v, "
+        "{{ stats_delta_relative_lift_variance('mt', 'vt', 'mc', 'vc') }} as lv from delta_inputs"
+    ),
+    **{
+        f"p_adjust_{method}": (
+            "with tested as (select * from tests_p), corrected as ("
+            f"{{{{ stats_p_adjust('tested', 'p', ['fam'], ['test_id'], method='{method}') }}}}"
+            ") select fam, test_id, p_family_size, adjusted_p_value from corrected "
+            "order by fam, test_id"
+        )
+        for method in ("holm", "bh")
+    },
+}
+
 
 @pytest.fixture(scope="module")
 def macro_project(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("stats_macros")
     (root / "macros").mkdir()
     shutil.copytree(REPO / "macros" / "stats", root / "macros" / "stats")
+    (root / "models").mkdir()
+    for name, sql in QUERIES.items():
+        (root / "models" / f"{name}.sql").write_text(sql)
     (root / "dbt_project.yml").write_text(
         textwrap.dedent(
             """\
@@ -34,6 +97,7 @@ def macro_project(tmp_path_factory) -> Path:
             config-version: 2
             profile: dataproducts
             macro-paths: ["macros"]
+            model-paths: ["models"]
             """
         )
     )
@@ -47,10 +111,10 @@ class Engine:
         self, name: str, runner: DbtRunner, path: Path | None = None, dsn: str | None = None
     ):
         self.name, self.runner, self.path, self.dsn = name, runner, path, dsn
-
-    def compile(self, sql: str) -> str:
-        proc = self.runner.run("compile", "--quiet", "--inline", sql)
-        return proc.stdout.strip()
+        # every query of QUERIES, compiled for this engine by one dbt invocation
+        runner.run("compile", "--quiet")
+        compiled = runner.target_path / "compiled" / "stats_macros" / "models"
+        self.compiled = {name: (compiled / f"{name}.sql").read_text() for name in QUERIES}
 
     def load(self, name: str, df: pd.DataFrame) -> None:
         if self.name == "duckdb":
@@ -86,8 +150,9 @@ class Engine:
             cur.execute(sql)
             return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
 
-    def run(self, sql: str) -> pd.DataFrame:
-        out = self.query(self.compile(sql))
+    def run(self, query: str) -> pd.DataFrame:
+        """Runs the compiled query ``query`` (a key of QUERIES)."""
+        out = self.query(self.compiled[query])
         return out.apply(pd.to_numeric, errors="coerce")
 
 
@@ -127,9 +192,7 @@ def test_t_two_sided_p_matches_scipy(engine):
     )
     grid = pd.concat([grid, edges], ignore_index=True).reset_index(names="i")
     engine.load("grid_t", grid)
-    got = engine.run(
-        "select i, {{ stats_t_two_sided_p('t', 'df') }} as p from grid_t order by i"
-    ).p.to_numpy()
+    got = engine.run("t_grid").p.to_numpy()
     ref = 2 * stats.t.sf(np.abs(grid.t), grid.df)
     assert np.abs(got - ref).max() < 1e-8
     assert _rel_err(got, ref)[ref > 1e-300].max() < 1e-6  # tails keep their digits
@@ -137,10 +200,7 @@ def test_t_two_sided_p_matches_scipy(engine):
 
 
 def test_t_two_sided_p_is_null_when_undefined(engine):
-    got = engine.run(
-        "select {{ stats_t_two_sided_p('t', 'df') }} as p from "
-        "(select cast(null as double precision) as t, 3.0 as df union all select 2.0, 0.0 union all select 2.0, null) as g"
-    )
+    got = engine.run("t_undefined")
     assert got.p.isna().all()
 
 
@@ -148,26 +208,15 @@ def test_normal_tails_and_quantile_match_scipy(engine):
     z = np.concatenate([np.linspace(-8, 8, 161), [20.0, 30.0, -37.0]])
     grid = pd.DataFrame({"z": z}).reset_index(names="i")
     engine.load("grid_z", grid)
-    got = engine.run(
-        "select i, {{ stats_normal_upper_tail('z') }} as upper, {{ stats_normal_two_sided_p('z') }} as two, "
-        "{{ stats_erfc('z') }} as erfc from grid_z order by i"
-    )
+    got = engine.run("normal_grid")
     from scipy.special import erfc
 
     upper, two = stats.norm.sf(z), 2 * stats.norm.sf(np.abs(z))
     assert _rel_err(got.upper.to_numpy(), upper)[upper > 1e-300].max() < 2e-7
     assert _rel_err(got.two.to_numpy(), two)[two > 1e-300].max() < 2e-7
     assert _rel_err(got.erfc.to_numpy(), erfc(z))[erfc(z) > 1e-300].max() < 2e-7
-    p = [1e-10, 0.001, 0.02425, 0.025, 0.3, 0.5, 0.9, 0.975, 0.97575, 0.999999]
-    q = (
-        engine.run(
-            "select "
-            + ", ".join(f"{{{{ stats_normal_quantile({x}) }}}} as q{i}" for i, x in enumerate(p))
-        )
-        .iloc[0]
-        .to_numpy(float)
-    )
-    np.testing.assert_allclose(q, stats.norm.ppf(p), rtol=1e-8)
+    q = engine.run("normal_quantile").iloc[0].to_numpy(float)
+    np.testing.assert_allclose(q, stats.norm.ppf(NORMAL_QUANTILE_P), rtol=1e-8)
 
 
 def test_chi_square_upper_tail_matches_scipy(engine):
@@ -177,15 +226,11 @@ def test_chi_square_upper_tail_matches_scipy(engine):
         {"x": np.exp(rng.uniform(np.log(1e-3), np.log(3000), n)), "k": rng.integers(1, 41, n)}
     ).reset_index(names="i")
     engine.load("grid_chi", grid)
-    got = engine.run(
-        "select i, {{ stats_chi_square_upper_tail('x', 'k') }} as q from grid_chi order by i"
-    ).q.to_numpy()
+    got = engine.run("chi_grid").q.to_numpy()
     ref = stats.chi2.sf(grid.x, grid.k)
     assert np.abs(got - ref).max() < 1e-6
     assert _rel_err(got, ref)[ref > 1e-290].max() < 2e-7
-    outside = engine.run(
-        "select {{ stats_chi_square_upper_tail('3.0', '41') }} as q, {{ stats_chi_square_upper_tail('0', '2') }} as one"
-    )
+    outside = engine.run("chi_outside")
     assert pd.isna(outside.q[0]) and outside.one[0] == 1.0
 
 
@@ -214,25 +259,7 @@ def test_welch_delta_and_cuped_from_sums_match_scipy(engine):
         rows.append(row)
         samples.append((a, b))
     engine.load("sums", pd.DataFrame(rows))
-    got = engine.run(
-        """
-        with m as (
-            select i,
-                n_a, n_b,
-                {{ stats_mean_from_sums('n_a', 's_a', 'shift') }} as mean_a,
-                {{ stats_mean_from_sums('n_b', 's_b', 'shift') }} as mean_b,
-                {{ stats_variance_from_sums('n_a', 's_a', 'ss_a') }} as var_a,
-                {{ stats_variance_from_sums('n_b', 's_b', 'ss_b') }} as var_b
-            from sums
-        ), t as (
-            select m.*,
-                {{ stats_welch_t('mean_a', 'var_a', 'n_a', 'mean_b', 'var_b', 'n_b') }} as t,
-                {{ stats_welch_df('var_a', 'n_a', 'var_b', 'n_b') }} as df
-            from m
-        )
-        select i, mean_a, var_a, var_b, t, df, {{ stats_welch_p('t', 'df') }} as p from t order by i
-        """
-    )
+    got = engine.run("welch_from_sums")
     for r, (a, b) in zip(got.itertuples(), samples, strict=True):
         res = stats.ttest_ind(a, b, equal_var=False)
         assert r.mean_a == pytest.approx(a.mean(), rel=1e-12)
@@ -258,13 +285,10 @@ def test_delta_method_ratio_and_lift(engine):
     z = (y - r * x) / x.mean()
     expected = np.var(z, ddof=1) / n
     cov = np.cov(y, x, ddof=1)
-    got = engine.run(
-        "select {{ stats_delta_ratio_variance('n', 'my', 'mx', 'vy', 'vx', 'cxy') }} as v, "
-        "{{ stats_delta_relative_lift_variance('mt', 'vt', 'mc', 'vc') }} as lv from ("
-        f"select {n} as n, {float(y.mean())!r} as my, {float(x.mean())!r} as mx, "
-        f"{float(cov[0, 0])!r} as vy, {float(cov[1, 1])!r} as vx, {float(cov[0, 1])!r} as cxy, "
-        "1.2 as mt, 0.01 as vt, 1.0 as mc, 0.02 as vc) as s"
-    )
+    inputs = {"n": n, "my": y.mean(), "mx": x.mean(), "vy": cov[0, 0], "vx": cov[1, 1]}
+    inputs.update(cxy=cov[0, 1], mt=1.2, vt=0.01, mc=1.0, vc=0.02)
+    engine.load("delta_inputs", pd.DataFrame([inputs]))
+    got = engine.run("delta")
     assert got.v[0] == pytest.approx(expected, rel=1e-9)
     # L = mt/mc - 1: dL/dmt = 1/mc, dL/dmc = -mt/mc^2 -> 0.01/1 + 1.44 * 0.02 / 1 = 0.0388
     assert got.lv[0] == pytest.approx(0.0388, rel=1e-12)
@@ -283,11 +307,7 @@ def test_p_adjust_matches_statsmodels(engine, method, sm_method):
     tests = pd.concat(frames, ignore_index=True)
     nulls = pd.DataFrame({"fam": [2], "test_id": [99], "p": [np.nan]})  # untested: left out
     engine.load("tests_p", pd.concat([tests, nulls], ignore_index=True))
-    got = engine.run(
-        "with tested as (select * from tests_p), corrected as ("
-        f"{{{{ stats_p_adjust('tested', 'p', ['fam'], ['test_id'], method='{method}') }}}}"
-        ") select fam, test_id, p_family_size, adjusted_p_value from corrected order by fam, test_id"
-    )
+    got = engine.run(f"p_adjust_{method}")
     for fam, part in tests.groupby("fam"):
         exp = multipletests(part.p, method=sm_method)[1]
         g = got[(got.fam == fam) & (got.test_id != 99)].sort_values("test_id")

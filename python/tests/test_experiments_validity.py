@@ -51,7 +51,10 @@ def results(tmp_path_factory) -> pd.DataFrame:
         return con.execute("select * from marts.experiment_results").df()
 
 
-@pytest.mark.parametrize("metric_id", ["items_completed", "course_completion", "enrollments"])
+@pytest.mark.parametrize(
+    "metric_id",
+    ["items_completed", "course_completion", "course_completion_to_date", "enrollments"],
+)
 @pytest.mark.parametrize("column", ["p_value", "cuped_p_value"])
 def test_aa_false_positive_rate(results, metric_id, column):
     aa = results[results.experiment_id.str.startswith("aa_") & (results.metric_id == metric_id)]

@@ -42,10 +42,15 @@ actual as (
 
 final as (
 
-    select *
+    select
+        expected.expected_rows,
+        actual.actual_rows,
+        actual.null_values
     from expected
     cross join actual
-    where expected_rows <> actual_rows or null_values > 0
+    where
+        expected.expected_rows <> actual.actual_rows
+        or actual.null_values > 0
 
 )
 

@@ -1,6 +1,7 @@
 -- Rule: each metric definition is complete for its type: ratio metrics have a
 -- denominator (and others none), proportions aggregate with `any`, windows are
--- positive, CUPED has a positive lookback and is not used on ratio metrics.
+-- positive (or empty: open-ended), CUPED has a positive lookback and is not used on
+-- ratio metrics.
 -- Why: metric definitions are data read by generic SQL; an incomplete row would not
 -- fail anywhere else, it would quietly compute something else than described.
 
@@ -27,7 +28,6 @@ final as (
         (metric_type = 'ratio' and (denominator_event_type is null or denominator_aggregation is null))
         or (metric_type <> 'ratio' and (denominator_event_type is not null or denominator_aggregation is not null))
         or (metric_type = 'proportion' and numerator_aggregation <> 'any')
-        or window_days is null
         or window_days < 1
         or (cuped_enabled and (cuped_lookback_days is null or cuped_lookback_days < 1))
         or (cuped_enabled and metric_type = 'ratio')

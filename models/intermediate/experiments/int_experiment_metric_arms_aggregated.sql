@@ -99,8 +99,11 @@ moments as (
         {{ stats_covariance_from_sums('sums.units', 'sums.sum_c', 'sums.sum_y', 'sums.sum_cy') }} as cov_cy,
         pooled.pooled_units,
         {{ stats_mean_from_sums('pooled.pooled_units', 'pooled.pooled_sum_c', 'sums.shift_c') }} as pooled_mean_c,
-        {{ stats_variance_from_sums('pooled.pooled_units', 'pooled.pooled_sum_c', 'pooled.pooled_sum_cc') }} as pooled_var_c,
-        {{ stats_covariance_from_sums('pooled.pooled_units', 'pooled.pooled_sum_c', 'pooled.pooled_sum_y', 'pooled.pooled_sum_cy') }} as pooled_cov_cy
+        {{ stats_variance_from_sums('pooled.pooled_units', 'pooled.pooled_sum_c', 'pooled.pooled_sum_cc') }}
+            as pooled_var_c,
+        {{ stats_covariance_from_sums(
+            'pooled.pooled_units', 'pooled.pooled_sum_c', 'pooled.pooled_sum_y', 'pooled.pooled_sum_cy'
+        ) }} as pooled_cov_cy
     from sums
     inner join pooled
         on

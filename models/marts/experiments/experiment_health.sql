@@ -77,8 +77,9 @@ arm_expectations as (
 
     select
         arm_counts.*,
-        sum(units) over (partition by experiment_id) as total_units,
-        cast(sum(units) over (partition by experiment_id) as double precision) * weight as expected_units
+        sum(arm_counts.units) over (partition by arm_counts.experiment_id) as total_units,
+        cast(sum(arm_counts.units) over (partition by arm_counts.experiment_id) as double precision)
+        * arm_counts.weight as expected_units
     from arm_counts
 
 ),
@@ -90,8 +91,9 @@ srm as (
         max(total_units) as units_analysed,
         count(*) as arms,
         sum(
-            case when expected_units > 0
-                then (units - expected_units) * (units - expected_units) / expected_units
+            case
+                when expected_units > 0
+                    then (units - expected_units) * (units - expected_units) / expected_units
             end
         ) as srm_chi_square,
         {{ dbt.listagg(
@@ -108,9 +110,10 @@ srm_tested as (
 
     select
         srm.*,
-        arms - 1 as srm_degrees_of_freedom,
-        case when units_analysed > 0
-            then {{ stats_chi_square_upper_tail('srm_chi_square', 'arms - 1') }}
+        srm.arms - 1 as srm_degrees_of_freedom,
+        case
+            when srm.units_analysed > 0
+                then {{ stats_chi_square_upper_tail('srm.srm_chi_square', 'srm.arms - 1') }}
         end as srm_p_value
     from srm
 
@@ -137,13 +140,17 @@ final as (
 
         -- allocation mismatches (share of logged exposures)
         cast(coalesce(exposure_counts.allocation_mismatches, 0) as bigint) as allocation_mismatches,
-        cast({{ stats_safe_divide('exposure_counts.allocation_mismatches', 'exposure_counts.exposures_logged') }}
-            as double precision) as allocation_mismatch_share,
+        cast(
+            {{ stats_safe_divide('exposure_counts.allocation_mismatches', 'exposure_counts.exposures_logged') }}
+            as double precision
+        ) as allocation_mismatch_share,
 
         -- multiple exposures (share of learners exposed in the window)
         cast(coalesce(exposure_counts.multiple_variant_learners, 0) as bigint) as multiple_variant_learners,
-        cast({{ stats_safe_divide('exposure_counts.multiple_variant_learners', 'exposure_counts.learners_exposed') }}
-            as double precision) as multiple_variant_share,
+        cast(
+            {{ stats_safe_divide('exposure_counts.multiple_variant_learners', 'exposure_counts.learners_exposed') }}
+            as double precision
+        ) as multiple_variant_share,
 
         -- sample-ratio mismatch
         cast(srm_tested.srm_chi_square as double precision) as srm_chi_square,
@@ -160,12 +167,12 @@ final as (
         coalesce(srm_tested.srm_p_value < {{ srm_alarm_p }}, false) as is_srm_alarm,
         coalesce(
             {{ stats_safe_divide('exposure_counts.allocation_mismatches', 'exposure_counts.exposures_logged') }}
-                > {{ var('experiments_max_allocation_mismatch_share') }},
+            > {{ var('experiments_max_allocation_mismatch_share') }},
             false
         ) as is_allocation_mismatch_alarm,
         coalesce(
             {{ stats_safe_divide('exposure_counts.multiple_variant_learners', 'exposure_counts.learners_exposed') }}
-                > {{ var('experiments_max_multiple_exposure_share') }},
+            > {{ var('experiments_max_multiple_exposure_share') }},
             false
         ) as is_multiple_exposure_alarm,
 

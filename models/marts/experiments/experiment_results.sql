@@ -54,14 +54,18 @@ paired as (
         control.units * control.estimate_variance as control_unit_variance,
         treatment.units * treatment.estimate_variance as treatment_unit_variance,
         treatment.cuped_theta,
-        {{ stats_cuped_adjusted_mean('control.mean_y', 'control.mean_c', 'control.pooled_mean_c', 'treatment.cuped_theta') }}
-            as control_cuped_estimate,
-        {{ stats_cuped_adjusted_mean('treatment.mean_y', 'treatment.mean_c', 'treatment.pooled_mean_c', 'treatment.cuped_theta') }}
-            as treatment_cuped_estimate,
-        {{ stats_cuped_adjusted_variance('control.var_y', 'control.var_c', 'control.cov_cy', 'treatment.cuped_theta') }}
-            as control_cuped_unit_variance,
-        {{ stats_cuped_adjusted_variance('treatment.var_y', 'treatment.var_c', 'treatment.cov_cy', 'treatment.cuped_theta') }}
-            as treatment_cuped_unit_variance
+        {{ stats_cuped_adjusted_mean(
+            'control.mean_y', 'control.mean_c', 'control.pooled_mean_c', 'treatment.cuped_theta'
+        ) }} as control_cuped_estimate,
+        {{ stats_cuped_adjusted_mean(
+            'treatment.mean_y', 'treatment.mean_c', 'treatment.pooled_mean_c', 'treatment.cuped_theta'
+        ) }} as treatment_cuped_estimate,
+        {{ stats_cuped_adjusted_variance(
+            'control.var_y', 'control.var_c', 'control.cov_cy', 'treatment.cuped_theta'
+        ) }} as control_cuped_unit_variance,
+        {{ stats_cuped_adjusted_variance(
+            'treatment.var_y', 'treatment.var_c', 'treatment.cov_cy', 'treatment.cuped_theta'
+        ) }} as treatment_cuped_unit_variance
     from arms as treatment
     inner join arms as control
         on
@@ -79,31 +83,41 @@ paired as (
 differenced as (
 
     select
-        paired.*,
+        *,
         treatment_estimate - control_estimate as absolute_difference,
         {{ stats_safe_divide('treatment_estimate', 'control_estimate') }} - 1.0 as relative_lift,
-        {{ stats_delta_relative_lift_variance('treatment_estimate', 'treatment_estimate_variance', 'control_estimate', 'control_estimate_variance') }}
-            as relative_lift_variance,
+        {{ stats_delta_relative_lift_variance(
+            'treatment_estimate', 'treatment_estimate_variance', 'control_estimate', 'control_estimate_variance'
+        ) }} as relative_lift_variance,
         sqrt(treatment_estimate_variance + control_estimate_variance) as standard_error,
         {{ stats_welch_df('treatment_unit_variance', 'treatment_units', 'control_unit_variance', 'control_units') }}
             as degrees_of_freedom,
-        case when is_cuped_applied then treatment_cuped_estimate - control_cuped_estimate end
-            as cuped_absolute_difference,
-        case when is_cuped_applied
-            then {{ stats_safe_divide('treatment_cuped_estimate', 'control_cuped_estimate') }} - 1.0
+        case
+            when is_cuped_applied then treatment_cuped_estimate - control_cuped_estimate
+        end as cuped_absolute_difference,
+        case
+            when is_cuped_applied
+                then {{ stats_safe_divide('treatment_cuped_estimate', 'control_cuped_estimate') }} - 1.0
         end as cuped_relative_lift,
-        case when is_cuped_applied then
-            {{ stats_delta_relative_lift_variance(
-                'treatment_cuped_estimate',
-                stats_safe_divide('treatment_cuped_unit_variance', 'treatment_units'),
-                'control_cuped_estimate',
-                stats_safe_divide('control_cuped_unit_variance', 'control_units')) }}
+        case
+            when is_cuped_applied
+                then {{ stats_delta_relative_lift_variance(
+                    'treatment_cuped_estimate',
+                    stats_safe_divide('treatment_cuped_unit_variance', 'treatment_units'),
+                    'control_cuped_estimate',
+                    stats_safe_divide('control_cuped_unit_variance', 'control_units')) }}
         end as cuped_relative_lift_variance,
-        case when is_cuped_applied
-            then {{ stats_welch_se('treatment_cuped_unit_variance', 'treatment_units', 'control_cuped_unit_variance', 'control_units') }}
+        case
+            when is_cuped_applied
+                then {{ stats_welch_se(
+                    'treatment_cuped_unit_variance', 'treatment_units', 'control_cuped_unit_variance', 'control_units'
+                ) }}
         end as cuped_standard_error,
-        case when is_cuped_applied
-            then {{ stats_welch_df('treatment_cuped_unit_variance', 'treatment_units', 'control_cuped_unit_variance', 'control_units') }}
+        case
+            when is_cuped_applied
+                then {{ stats_welch_df(
+                    'treatment_cuped_unit_variance', 'treatment_units', 'control_cuped_unit_variance', 'control_units'
+                ) }}
         end as cuped_degrees_of_freedom
     from paired
 
@@ -112,7 +126,7 @@ differenced as (
 t_statistics as (
 
     select
-        differenced.*,
+        *,
         {{ stats_safe_divide('absolute_difference', 'standard_error') }} as t_statistic,
         {{ stats_safe_divide('cuped_absolute_difference', 'cuped_standard_error') }} as cuped_t_statistic,
         {{ stats_normal_quantile(1 - alpha / 2) }} as z_critical
@@ -120,27 +134,78 @@ t_statistics as (
 
 ),
 
+-- the plain and the CUPED test of every row as rows of their own, so that the long
+-- t-distribution expression (macro stats_welch_p) appears once in the compiled SQL
+welch_tests as (
+
+    select
+        experiment_id,
+        metric_id,
+        variant,
+        'plain' as test_kind,
+        t_statistic as t,
+        degrees_of_freedom as df
+    from t_statistics
+
+    union all
+
+    select
+        experiment_id,
+        metric_id,
+        variant,
+        'cuped' as test_kind,
+        cuped_t_statistic as t,
+        cuped_degrees_of_freedom as df
+    from t_statistics
+
+),
+
+welch_p_values as (
+
+    select
+        experiment_id,
+        metric_id,
+        variant,
+        test_kind,
+        {{ stats_welch_p('t', 'df') }} as p
+    from welch_tests
+
+),
+
 tested as (
 
     select
         t_statistics.*,
-        {{ stats_welch_p('t_statistic', 'degrees_of_freedom') }} as p_value,
-        {{ stats_welch_p('cuped_t_statistic', 'cuped_degrees_of_freedom') }} as cuped_p_value
+        plain.p as p_value,
+        cuped.p as cuped_p_value
     from t_statistics
+    inner join welch_p_values as plain
+        on
+            t_statistics.experiment_id = plain.experiment_id
+            and t_statistics.metric_id = plain.metric_id
+            and t_statistics.variant = plain.variant
+            and plain.test_kind = 'plain'
+    inner join welch_p_values as cuped
+        on
+            t_statistics.experiment_id = cuped.experiment_id
+            and t_statistics.metric_id = cuped.metric_id
+            and t_statistics.variant = cuped.variant
+            and cuped.test_kind = 'cuped'
 
 ),
 
 decided as (
 
     select
-        tested.*,
+        *,
         case when is_cuped_applied then cuped_p_value else p_value end as decision_p_value,
         case when is_cuped_applied then cuped_absolute_difference else absolute_difference end
             as decision_absolute_difference,
         -- the multiple-testing family of an experiment: its decision (non-guardrail)
         -- metrics x treatment variants; guardrails get no p-value here (left out)
-        case when not is_guardrail then
-            case when is_cuped_applied then cuped_p_value else p_value end
+        case
+            when not is_guardrail
+                then case when is_cuped_applied then cuped_p_value else p_value end
         end as family_p_value
     from tested
 
@@ -148,7 +213,10 @@ decided as (
 
 corrected as (
 
-    {{ stats_p_adjust('decided', 'family_p_value', ['experiment_id'], ['metric_id', 'variant'], method=method, output='adjusted_p_value') }}
+    {{ stats_p_adjust(
+        'decided', 'family_p_value', ['experiment_id'], ['metric_id', 'variant'],
+        method=method, output='adjusted_p_value'
+    ) }}
 
 ),
 
@@ -196,7 +264,9 @@ final as (
             as cuped_relative_lift_ci_upper,
         cast(cuped_p_value as double precision) as cuped_p_value,
         cast(
-            1.0 - {{ stats_safe_divide('cuped_standard_error * cuped_standard_error', 'standard_error * standard_error') }}
+            1.0 - {{ stats_safe_divide(
+                'cuped_standard_error * cuped_standard_error', 'standard_error * standard_error'
+            ) }}
             as double precision
         ) as cuped_variance_reduction,
 
