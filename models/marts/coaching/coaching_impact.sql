@@ -65,7 +65,7 @@ shifted as (
 
     select
         long.*,
-        avg(metric_value) over (partition by metric) as shift
+        avg(long.metric_value) over (partition by long.metric) as shift
     from long
 
 ),
@@ -123,8 +123,8 @@ compared as (
     from arms as coached
     inner join arms as holdout
         on coached.metric = holdout.metric
-        and not coached.is_holdout
-        and holdout.is_holdout
+            and not coached.is_holdout
+            and holdout.is_holdout
 
 ),
 
