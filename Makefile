@@ -97,7 +97,10 @@ docs: install
 	@echo "dbt docs on http://127.0.0.1:$(DOCS_PORT) (Ctrl-C to stop)"
 	$(BIN)/dbt docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
+# recommenders (microsoft/recommenders) is the reference SAR implementation the similarity
+# benchmark compares against; bench-only, a pure-Python wheel installed without its many deps.
 bench: install
+	$(BIN)/python -m pip install --quiet --no-deps recommenders==1.2.1
 	$(BIN)/python scripts/bench.py
 
 clean:

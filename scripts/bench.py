@@ -31,7 +31,10 @@ STEPS: list[tuple[str, list[list[str]]]] = [
             [PY, "scripts/bench_generate.py", "--scale", "large"],
         ],
     ),
-    ("recommendations", [[PY, "scripts/bench_recommendations.py", "--scale", "medium"]]),
+    (
+        "recommendations",
+        [[PY, "scripts/bench_recommendations.py", "--scale", "medium", "--header"]],
+    ),
     ("experiments", [[PY, "scripts/bench_experiments.py", "--scale", "medium"]]),
     ("coaching", [[PY, "scripts/bench_build.py", "--product", "coaching", "--scale", "medium"]]),
     ("package", [[PY, "scripts/bench_package.py", "--scale", "medium", "--header"]]),

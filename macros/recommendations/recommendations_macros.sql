@@ -59,6 +59,22 @@
 {%- endmacro %}
 
 
+{% macro recommendations_snapshot_names() -%}
+    {#- The snapshots of int_recommendation_snapshots_defined, latest first. Models that
+        compute every snapshot in one pass (conditional aggregates, then one row per
+        snapshot) loop over these names. -#}
+    {{ return(['serving', 'evaluation', 'training']) }}
+{%- endmacro %}
+
+
+{% macro recommendations_listed_snapshots() -%}
+    {#- The snapshots whose lists are read: serving (the API) and evaluation (offline
+        evaluation). The training snapshot only feeds the for_you fit, which reads the
+        modules' own candidates, so backfilled lists are not built there. -#}
+    {{ return(['serving', 'evaluation']) }}
+{%- endmacro %}
+
+
 {% macro recommendations_positions(n) -%}
     {%- for position in range(1, (n | int) + 1) %}
     select {{ position }} as position{% if not loop.last %} union all{% endif %}

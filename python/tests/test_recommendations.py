@@ -9,11 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from dataproducts.errors import ConfigurationError
+from dataproducts.ranking import sar_top_k, top_k
 from dataproducts.recommendations import (
     cooccurrence_similarity,
     ranking_metrics,
@@ -134,6 +136,117 @@ def test_unknown_similarity_method_says_what_to_use() -> None:
         cooccurrence_similarity(frame([(1, 1)], ["user", "item"]), "pearson")
 
 
+# --- exact top-k and the SAR scoring kernel (dataproducts.ranking) ------------------------
+
+
+def _top_k_by_full_sort(scores: np.ndarray, allowed: np.ndarray, k: int) -> list[tuple]:
+    """The definition, written plainly: per row, every allowed finite cell sorted by score
+    desc then column asc, the first k kept; (row, column, rank, value) tuples."""
+    out = []
+    for row in range(scores.shape[0]):
+        cells = [
+            (-scores[row, col], col)
+            for col in range(scores.shape[1])
+            if allowed[row, col] and np.isfinite(scores[row, col])
+        ]
+        for rank, (negative, col) in enumerate(sorted(cells)[:k], start=1):
+            out.append((row, col, rank, -negative))
+    return out
+
+
+def test_top_k_hand_case() -> None:
+    """Row 0: 0.9 at column 1, then 0.5 at columns 0 and 2 tie: column 0 first; k = 2.
+    Row 1: column 1 is excluded; 0.3 at columns 2 and 3 tie, both above 0.0 at column 0.
+    Row 2: nothing allowed: no rows. Row 3: one allowed cell: a list of one."""
+    scores = np.array(
+        [[0.5, 0.9, 0.5, 0.1], [0.0, 0.3, 0.3, 0.3], [1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0]]
+    )
+    allowed = np.array(
+        [[True] * 4, [True, False, True, True], [False] * 4, [False, False, True, False]]
+    )
+    rows, cols, ranks, values = top_k(scores, allowed, k=2)
+    assert list(zip(rows, cols, ranks, values, strict=True)) == [
+        (0, 1, 1, 0.9),
+        (0, 0, 2, 0.5),
+        (1, 2, 1, 0.3),
+        (1, 3, 2, 0.3),
+        (3, 2, 1, 3.0),
+    ]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_top_k_equals_a_full_sort_with_ties_and_exclusions(seed: int) -> None:
+    """Random scores rounded to one decimal (many exact ties, also at the k-th place),
+    random exclusions, rows with fewer than k allowed cells, -inf and both k < columns
+    and k >= columns: the bounded selection returns exactly the full sort's rows."""
+    rng = np.random.default_rng(seed)
+    n_rows, n_cols = 40, int(rng.integers(3, 90))
+    scores = np.round(rng.normal(size=(n_rows, n_cols)), 1)
+    scores[rng.random((n_rows, n_cols)) < 0.05] = -np.inf
+    allowed = rng.random((n_rows, n_cols)) < rng.uniform(0.05, 1.0)
+    allowed[:3] = rng.random((3, n_cols)) < 0.02  # nearly empty rows
+    for k in (1, 3, 10, n_cols + 5):
+        got = list(zip(*top_k(scores, allowed, k), strict=True))
+        assert got == _top_k_by_full_sort(scores, allowed, k), (seed, k)
+        masked = np.where(allowed, scores, -np.inf)
+        assert list(zip(*top_k(masked.copy(), None, k), strict=True)) == got
+
+
+def test_sar_top_k_hand_case() -> None:
+    """The SQL unit test's case (test_recent_activity_excludes_consumed_ties_by_id), through
+    the Python kernel. Learner 1: course 10 affinity 2 (consumed), course 11 affinity 1.
+    Similarities: 10→11 0.5, 10→12 0.5, 10→13 0.25, 10→14 0.5, 11→12 0.5, 11→10 0.5.
+    Scores: 11 = 2*0.5 = 1.0; 12 = 2*0.5 + 1*0.5 = 1.5; 13 = 0.5 but unpublished → out;
+    14 = 1.0; 10 = 0.5 but consumed → out. List: 12 (1.5), 11 (1.0), 14 (1.0, tie by id).
+    Learner 2 only touched course 12 (no neighbours): no list. Learner 3: affinity 0 on
+    course 10 → every score 0 → no list."""
+    affinities = frame(
+        [(1, 10, 2.0, True), (1, 11, 1.0, False), (2, 12, 1.0, False), (3, 10, 0.0, False)],
+        ["learner_id", "course_id", "affinity", "is_consumed"],
+    )
+    neighbours = frame(
+        [(10, 11, 0.5), (10, 12, 0.5), (10, 13, 0.25), (10, 14, 0.5), (11, 12, 0.5), (11, 10, 0.5)],
+        ["course_id", "similar_course_id", "similarity"],
+    )
+    got = sar_top_k(affinities, neighbours, np.array([10, 11, 12, 14]), k=10)
+    assert got[["learner_id", "course_id", "module_rank"]].values.tolist() == [
+        [1, 12, 1],
+        [1, 11, 2],
+        [1, 14, 3],
+    ]
+    assert got["score"].tolist() == pytest.approx([1.5, 1.0, 1.0])
+    # k = 2 cuts the tie at 1.0 by course id; chunks of one learner change nothing
+    cut = sar_top_k(affinities, neighbours, np.array([10, 11, 12, 14]), k=2, chunk_cells=1)
+    assert cut["course_id"].tolist() == [12, 11]
+
+
+def test_als_factors_do_not_depend_on_threads_or_row_order() -> None:
+    """int_als_factors_fitted fits with every core and reads the affinity table in no
+    fixed order: the factors must be identical with 1 or 2 threads and with the rows
+    shuffled (each learner's and course's solve is independent; the matrix is sorted)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "als_fit", REPO / "models/intermediate/recommendations/int_als_factors_fitted.py"
+    )
+    als = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(als)
+    rng = np.random.default_rng(3)
+    learners, courses = rng.integers(0, 300, 3000), rng.integers(0, 40, 3000)
+    pairs = {(int(u), int(c)) for u, c in zip(learners, courses, strict=True)}
+    interactions = pd.DataFrame(sorted(pairs), columns=["learner_id", "course_id"])
+    interactions["affinity"] = rng.gamma(2.0, 1.0, len(interactions))
+    shuffled = interactions.sample(frac=1.0, random_state=5)
+    fits = [
+        als.fit_snapshot(interactions, 8, 5, 0.1, 10.0, 42, num_threads=1),
+        als.fit_snapshot(interactions, 8, 5, 0.1, 10.0, 42, num_threads=2),
+        als.fit_snapshot(shuffled, 8, 5, 0.1, 10.0, 42, num_threads=2),
+    ]
+    for other in fits[1:]:
+        for a, b in zip(fits[0], other, strict=True):
+            assert np.array_equal(a, b)
+
+
 # --- the built warehouse, both engines ----------------------------------------------------
 
 
@@ -221,6 +334,43 @@ def test_similarity_matches_numpy_reference(warehouse) -> None:
     )
     assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"].head()
     assert merged["similarity_x"].to_numpy() == pytest.approx(merged["similarity_y"].to_numpy())
+
+
+@pytest.mark.postgres
+def test_python_scoring_equals_the_sql_path(duckdb_build, postgres_build) -> None:
+    """recent_activity: DuckDB scores it with the Python kernel (sparse matrix product),
+    PostgreSQL with the SQL join and sum. Same generated data, so the lists must be the
+    same at every snapshot: same courses at the same ranks, scores equal to rounding.
+    The affinity tables are compared first, so a failure points at the right layer."""
+    affinity_sql = (
+        "select snapshot_name, learner_id, course_id, affinity from "
+        "intermediate.int_learner_course_affinities_decayed "
+        "order by snapshot_name, learner_id, course_id"
+    )
+    duck_affinities = duckdb_build.query(affinity_sql)
+    pg_affinities = postgres_build.query(affinity_sql)
+    assert len(duck_affinities) == len(pg_affinities) > 0
+    assert (
+        duck_affinities["learner_id"].to_numpy() == pg_affinities["learner_id"].to_numpy()
+    ).all()
+    assert duck_affinities["affinity"].to_numpy() == pytest.approx(
+        pg_affinities["affinity"].astype(float).to_numpy()
+    )
+
+    lists_sql = (
+        "select snapshot_name, learner_id, module_rank, course_id, score from "
+        "intermediate.int_recent_activity_recommendations_ranked "
+        "order by snapshot_name, learner_id, module_rank"
+    )
+    duck = duckdb_build.query(lists_sql)
+    pg = postgres_build.query(lists_sql)
+    assert duckdb_build.scalar(
+        "select count(*) from intermediate.int_recent_activity_recommendations_scored"
+    ) == len(duck), "DuckDB must read the Python path"
+    assert len(duck) == len(pg) > 0
+    for column in ("snapshot_name", "learner_id", "module_rank", "course_id"):
+        assert duck[column].astype(str).tolist() == pg[column].astype(str).tolist(), column
+    assert duck["score"].to_numpy() == pytest.approx(pg["score"].astype(float).to_numpy())
 
 
 def test_modules_per_engine_and_cold_start(warehouse) -> None:

@@ -17,17 +17,24 @@ events as (
 
 ),
 
+generation as (
+
+    select distinct generated_at
+    from recommendations
+
+),
+
 consumed as (
 
     select distinct
         events.learner_id,
         events.course_id
     from events
-    inner join (select distinct generated_at from recommendations) as generation
+    inner join generation
         on events.occurred_at <= generation.generated_at
     where events.event_type in (
-        'enroll', 'item_start', 'item_complete', 'quiz_submit', 'course_complete'
-    )
+            'enroll', 'item_start', 'item_complete', 'quiz_submit', 'course_complete'
+        )
 
 ),
 

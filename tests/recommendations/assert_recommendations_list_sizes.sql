@@ -60,8 +60,8 @@ consumed_published as (
     inner join courses
         on events.course_id = courses.course_id and courses.is_published
     where events.event_type in (
-        'enroll', 'item_start', 'item_complete', 'quiz_submit', 'course_complete'
-    )
+            'enroll', 'item_start', 'item_complete', 'quiz_submit', 'course_complete'
+        )
     group by events.learner_id
 
 ),
@@ -76,10 +76,14 @@ catalog as (
 
 modules as (
 
-    select 'popular' as module, false as is_personalized
+    select
+        'popular' as module,
+        false as is_personalized
     {%- for module in personalized %}
-    union all
-    select '{{ module }}' as module, true as is_personalized
+        union all
+        select
+            '{{ module }}' as module,
+            true as is_personalized
     {%- endfor %}
 
 ),

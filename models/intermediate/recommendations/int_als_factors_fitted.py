@@ -12,7 +12,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 
-def fit_snapshot(interactions, factors, iterations, regularization, alpha, seed):
+def fit_snapshot(interactions, factors, iterations, regularization, alpha, seed, num_threads=0):
     """Fit ALS on one snapshot's (learner_id, course_id, affinity) rows."""
     from implicit.cpu.als import AlternatingLeastSquares
     from threadpoolctl import threadpool_limits
@@ -23,7 +23,12 @@ def fit_snapshot(interactions, factors, iterations, regularization, alpha, seed)
     cols = np.searchsorted(courses, interactions["course_id"].to_numpy())
     values = interactions["affinity"].to_numpy(dtype=np.float32)
     matrix = sp.csr_matrix((values, (rows, cols)), shape=(len(learners), len(courses)))
-    # implicit parallelizes over learners itself; BLAS threads on top only contend
+    # canonical order within each row, so the fit does not depend on the row order of
+    # the affinity table (a parallel aggregate writes it in no fixed order)
+    matrix.sort_indices()
+    # implicit parallelizes over learners itself (num_threads 0 = every core; each
+    # learner's and each course's solve is independent of the others, so the factors
+    # are the same whatever the thread count); BLAS threads on top only contend
     with threadpool_limits(limits=1, user_api="blas"):
         als = AlternatingLeastSquares(
             factors=factors,
@@ -31,19 +36,19 @@ def fit_snapshot(interactions, factors, iterations, regularization, alpha, seed)
             regularization=regularization,
             alpha=alpha,
             random_state=seed,
-            num_threads=1,
+            num_threads=num_threads,
             calculate_training_loss=False,
         )
         als.fit(matrix, show_progress=False)
     return learners, np.asarray(als.user_factors), courses, np.asarray(als.item_factors)
 
 
-def to_long(snapshot_name, entity_type, ids, matrix):
+def to_long(snapshot_index, entity_code, ids, matrix):
     n, f = matrix.shape
     return pd.DataFrame(
         {
-            "snapshot_name": snapshot_name,
-            "entity_type": entity_type,
+            "snapshot_index": np.full(n * f, snapshot_index, dtype=np.int16),
+            "entity_code": np.full(n * f, entity_code, dtype=np.int8),
             "entity_id": np.repeat(ids.astype(np.int64), f),
             "factor_index": np.tile(np.arange(1, f + 1, dtype=np.int32), n),
             "factor_value": matrix.astype(np.float64).ravel(),
@@ -59,18 +64,47 @@ def model(dbt, session):
     alpha = float(dbt.config.get("als_alpha"))
     seed = int(dbt.config.get("als_seed"))
 
-    affinities = dbt.ref("int_learner_course_affinities_decayed").df()
-    affinities = affinities[affinities["affinity"] > 0]
+    affinities = dbt.ref("int_learner_course_affinities_decayed").filter("affinity > 0")
+    snapshot_names = sorted(
+        affinities.project("snapshot_name").distinct().df()["snapshot_name"].tolist()
+    )
     frames = []
-    for snapshot_name, interactions in sorted(affinities.groupby("snapshot_name")):
+    for snapshot_index, snapshot_name in enumerate(snapshot_names):
+        interactions = (
+            affinities.filter(f"snapshot_name = '{snapshot_name}'")
+            .project("learner_id, course_id, affinity")
+            .df()
+        )
         learners, learner_factors, courses, course_factors = fit_snapshot(
             interactions, factors, iterations, regularization, alpha, seed
         )
-        frames.append(to_long(snapshot_name, "learner", learners, learner_factors))
-        frames.append(to_long(snapshot_name, "course", courses, course_factors))
-    columns = ["snapshot_name", "entity_type", "entity_id", "factor_index", "factor_value"]
-    if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            columns, ["object", "object", "int64", "int32", "float64"], strict=True
-        )})
-    return pd.concat(frames, ignore_index=True)[columns]
+        frames.append(to_long(snapshot_index, 0, learners, learner_factors))
+        frames.append(to_long(snapshot_index, 1, courses, course_factors))
+    numeric = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(
+            {
+                "snapshot_index": pd.Series(dtype="int16"),
+                "entity_code": pd.Series(dtype="int8"),
+                "entity_id": pd.Series(dtype="int64"),
+                "factor_index": pd.Series(dtype="int32"),
+                "factor_value": pd.Series(dtype="float64"),
+            }
+        )
+    )
+    # text columns are added in SQL: as pandas string columns they cost more to hand
+    # to DuckDB than the fit
+    snapshot_sql = "".join(
+        f" when {index} then '{name}'" for index, name in enumerate(snapshot_names)
+    )
+    snapshot_sql = f"case snapshot_index{snapshot_sql} end" if snapshot_names else "null"
+    return session.from_df(numeric).project(
+        f"""
+        cast({snapshot_sql} as varchar) as snapshot_name,
+        cast(case entity_code when 0 then 'learner' else 'course' end as varchar) as entity_type,
+        entity_id,
+        factor_index,
+        factor_value
+        """
+    )

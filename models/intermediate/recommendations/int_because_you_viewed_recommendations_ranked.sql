@@ -3,7 +3,12 @@
     learner's most recently viewed or enrolled course (the anchor; ties by
     course id), scored by similarity. Only published courses the learner has
     not consumed; top k, ties by course id.
+    Pruned early: each anchor's published neighbours are ranked once, and a learner
+    only reads the first k + (courses the learner consumed) of them, which always
+    leaves k after the consumed ones are removed, so the result is the same as
+    ranking every neighbour.
 -#}
+{%- set k = var('recommendations_k') | int -%}
 
 with
 
@@ -40,14 +45,52 @@ anchors_ranked as (
 
 ),
 
-anchors as (
+consumed_counts as (
 
     select
         snapshot_name,
         learner_id,
-        anchor_course_id
+        count(*) as n_consumed
+    from affinities
+    where is_consumed
+    group by
+        snapshot_name,
+        learner_id
+
+),
+
+anchors as (
+
+    select
+        anchors_ranked.snapshot_name,
+        anchors_ranked.learner_id,
+        anchors_ranked.anchor_course_id,
+        coalesce(consumed_counts.n_consumed, 0) as n_consumed
     from anchors_ranked
-    where recency_rank = 1
+    left join consumed_counts
+        on
+            anchors_ranked.snapshot_name = consumed_counts.snapshot_name
+            and anchors_ranked.learner_id = consumed_counts.learner_id
+    where anchors_ranked.recency_rank = 1
+
+),
+
+published_neighbours as (
+
+    select
+        similarities.snapshot_name,
+        similarities.course_id,
+        similarities.similar_course_id,
+        similarities.similarity,
+        row_number() over (
+            partition by similarities.snapshot_name, similarities.course_id
+            order by similarities.similarity desc, similarities.similar_course_id asc
+        ) as published_rank
+    from similarities
+    inner join courses
+        on
+            similarities.similar_course_id = courses.course_id
+            and courses.is_published
 
 ),
 
@@ -57,13 +100,14 @@ candidates as (
         anchors.snapshot_name,
         anchors.learner_id,
         anchors.anchor_course_id,
-        similarities.similar_course_id as course_id,
-        similarities.similarity as score
+        published_neighbours.similar_course_id as course_id,
+        published_neighbours.similarity as score
     from anchors
-    inner join similarities
+    inner join published_neighbours
         on
-            anchors.snapshot_name = similarities.snapshot_name
-            and anchors.anchor_course_id = similarities.course_id
+            anchors.snapshot_name = published_neighbours.snapshot_name
+            and anchors.anchor_course_id = published_neighbours.course_id
+            and published_neighbours.published_rank <= anchors.n_consumed + {{ k }}
 
 ),
 
@@ -71,10 +115,6 @@ eligible as (
 
     select candidates.*
     from candidates
-    inner join courses
-        on
-            candidates.course_id = courses.course_id
-            and courses.is_published
     left join affinities as consumed
         on
             candidates.snapshot_name = consumed.snapshot_name
@@ -90,8 +130,8 @@ ranked as (
     select
         eligible.*,
         row_number() over (
-            partition by snapshot_name, learner_id
-            order by score desc, course_id asc
+            partition by eligible.snapshot_name, eligible.learner_id
+            order by eligible.score desc, eligible.course_id asc
         ) as module_rank
     from eligible
 
@@ -122,7 +162,7 @@ final as (
     from ranked
     inner join courses as anchor_courses
         on ranked.anchor_course_id = anchor_courses.course_id
-    where ranked.module_rank <= {{ var('recommendations_k') | int }}
+    where ranked.module_rank <= {{ k }}
 
 )
 

@@ -23,10 +23,13 @@ def model(dbt, session):
     features = [f.strip() for f in str(dbt.config.get("for_you_features")).split(",")]
     regularization = float(dbt.config.get("for_you_c"))
 
-    candidates = dbt.ref("int_recommendation_candidates_featurized").df()
+    # only the labelled snapshots leave the database (serving has no label), numeric
+    # columns only
+    candidates = dbt.ref("int_recommendation_candidates_featurized")
+    columns = ", ".join(["enrolled_after", *features])
+    training = candidates.filter("snapshot_name = 'training'").project(columns).df()
+    holdout = candidates.filter("snapshot_name = 'evaluation'").project(columns).df()
     snapshots = dbt.ref("int_recommendation_snapshots_defined").df()
-    training = candidates[candidates["snapshot_name"] == "training"]
-    holdout = candidates[candidates["snapshot_name"] == "evaluation"]
     y = training["enrolled_after"].to_numpy(dtype=np.int64)
     if len(np.unique(y)) < 2:
         raise ValueError(
@@ -46,7 +49,9 @@ def model(dbt, session):
     holdout_auc = np.nan
     if len(holdout) and holdout["enrolled_after"].nunique() == 2:
         xh = (holdout[features].to_numpy(dtype=np.float64) - mean) / scale
-        holdout_auc = roc_auc_score(holdout["enrolled_after"].astype(int), fit.predict_proba(xh)[:, 1])
+        holdout_auc = roc_auc_score(
+            holdout["enrolled_after"].astype(int), fit.predict_proba(xh)[:, 1]
+        )
 
     trained_at = snapshots.loc[snapshots["snapshot_name"] == "training", "as_of"].iloc[0]
     config_hash = hashlib.md5(

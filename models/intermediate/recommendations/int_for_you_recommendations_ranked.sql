@@ -2,9 +2,11 @@
     Module for_you (regression): every candidate of the learner scored by the
     fitted for_you model, score = sigmoid(intercept + sum coefficient * (x - mean) / scale)
     = the predicted probability of enrolling in the next window. Top k, ties by
-    course id. Candidates are already published and not consumed.
+    course id. Candidates are already published and not consumed. Built at the
+    serving and evaluation snapshots only (training-snapshot lists are read by nobody).
 -#}
 {%- set features = recommendations_for_you_features() -%}
+{%- set listed_sql = "'" ~ recommendations_listed_snapshots() | join("', '") ~ "'" -%}
 
 with
 
@@ -23,13 +25,13 @@ models as (
 coefficients as (
 
     select
+        {%- for feature in features %}
+            max(case when term = '{{ feature }}' then coefficient end) as coefficient_{{ feature }},
+            max(case when term = '{{ feature }}' then feature_mean end) as mean_{{ feature }},
+            max(case when term = '{{ feature }}' then feature_scale end) as scale_{{ feature }},
+        {%- endfor %}
         max(model_version) as model_version,
         max(case when term = 'intercept' then coefficient end) as intercept
-        {%- for feature in features %},
-        max(case when term = '{{ feature }}' then coefficient end) as coefficient_{{ feature }},
-        max(case when term = '{{ feature }}' then feature_mean end) as mean_{{ feature }},
-        max(case when term = '{{ feature }}' then feature_scale end) as scale_{{ feature }}
-        {%- endfor %}
     from models
 
 ),
@@ -43,11 +45,12 @@ linear_predictors as (
         coefficients.model_version,
         coefficients.intercept
         {%- for feature in features %}
-        + coefficients.coefficient_{{ feature }}
-        * (candidates.{{ feature }} - coefficients.mean_{{ feature }}) / coefficients.scale_{{ feature }}
+            + coefficients.coefficient_{{ feature }}
+            * (candidates.{{ feature }} - coefficients.mean_{{ feature }}) / coefficients.scale_{{ feature }}
         {%- endfor %} as linear_predictor
     from candidates
     cross join coefficients
+    where candidates.snapshot_name in ({{ listed_sql }})
 
 ),
 

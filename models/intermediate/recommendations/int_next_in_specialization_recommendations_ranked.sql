@@ -94,7 +94,7 @@ next_candidates as (
     inner join specialization_courses
         on
             progress.specialization_id = specialization_courses.specialization_id
-            and specialization_courses.specialization_position > progress.furthest_position
+            and progress.furthest_position < specialization_courses.specialization_position
             and specialization_courses.is_published
     left join affinities as consumed
         on
@@ -140,7 +140,8 @@ final as (
             as {{ dbt.type_string() }}
         ) as reason,
 
-        cast('{{ recommendations_model_version("next_in_specialization") }}' as {{ dbt.type_string() }}) as model_version,
+        cast('{{ recommendations_model_version("next_in_specialization") }}' as {{ dbt.type_string() }})
+            as model_version,
 
         -- numerics
         ranked.module_rank,

@@ -3,7 +3,8 @@
     the popular ranking of the learner's language (trending in the language first,
     then the global ranking) without the courses the learner has consumed; top k.
     Only the first k + (courses consumed) positions of the ranking are read: that
-    is always enough to fill k rows.
+    is always enough to fill k rows. They are read by position (an equality join on
+    the rank), not by filtering the whole ranking of the language for every learner.
 -#}
 
 with
@@ -63,22 +64,41 @@ learners_in_snapshot as (
 
 ),
 
-candidates as (
+positions as (
+
+    select distinct popularity_rank as position
+    from popularity
+
+),
+
+learner_positions as (
 
     select
         learners_in_snapshot.snapshot_name,
         learners_in_snapshot.learner_id,
+        learners_in_snapshot.language,
+        positions.position
+    from learners_in_snapshot
+    inner join positions
+        on positions.position <= learners_in_snapshot.n_consumed + {{ var('recommendations_k') | int }}
+
+),
+
+candidates as (
+
+    select
+        learner_positions.snapshot_name,
+        learner_positions.learner_id,
         popularity.course_id,
         popularity.popularity_rank,
         popularity.trending_learners,
         popularity.is_trending_in_language
-    from learners_in_snapshot
+    from learner_positions
     inner join popularity
         on
-            learners_in_snapshot.snapshot_name = popularity.snapshot_name
-            and learners_in_snapshot.language = popularity.language
-            and popularity.popularity_rank
-            <= learners_in_snapshot.n_consumed + {{ var('recommendations_k') | int }}
+            learner_positions.snapshot_name = popularity.snapshot_name
+            and learner_positions.language = popularity.language
+            and learner_positions.position = popularity.popularity_rank
 
 ),
 
@@ -101,8 +121,8 @@ ranked as (
     select
         eligible.*,
         row_number() over (
-            partition by snapshot_name, learner_id
-            order by popularity_rank asc, course_id asc
+            partition by eligible.snapshot_name, eligible.learner_id
+            order by eligible.popularity_rank asc, eligible.course_id asc
         ) as module_rank
     from eligible
 

@@ -3,10 +3,40 @@
     score = sum over the learner's courses i of affinity(learner, i) * similarity(i, course),
     over the recommendations_max_neighbors most similar courses of each i (item-kNN pruning).
     Only published courses the learner has not consumed; top k by score, ties by course id.
+    Rows that cannot change a list are dropped before the (learner, course) sum, the
+    costly step: neighbours that are unpublished and courses with zero affinity (they
+    add 0; a course reached only through them scores 0 and is never listed).
+    Where dbt runs Python models (var recommendations_python_modules, as for als and
+    for_you), the scored and ranked lists come from int_recent_activity_recommendations_scored,
+    the same definition computed as a sparse matrix product; this SQL path is what
+    PostgreSQL runs and what the unit tests check (they switch the var off). On that
+    path this model only adds the constant columns, so it is a view: storing the
+    lists a second time would cost more than reading them through it.
 -#}
+{{ config(materialized='view' if recommendations_python_modules_enabled() else 'table') }}
 
 with
 
+{% if recommendations_python_modules_enabled() -%}
+    scored as (
+
+        select * from {{ ref('int_recent_activity_recommendations_scored') }}
+
+    ),
+
+    ranked as (
+
+        select
+            snapshot_name,
+            learner_id,
+            course_id,
+            score,
+            module_rank
+        from scored
+
+    ),
+
+{% else -%}
 affinities as (
 
     select * from {{ ref('int_learner_course_affinities_decayed') }}
@@ -25,23 +55,39 @@ courses as (
 
 ),
 
+neighbours as (
+
+    select
+        similarities.snapshot_name,
+        similarities.course_id,
+        similarities.similar_course_id,
+        similarities.similarity
+    from similarities
+    inner join courses
+        on
+            similarities.similar_course_id = courses.course_id
+            and courses.is_published
+    where similarities.similarity_rank <= {{ var('recommendations_max_neighbors') | int }}
+
+),
+
 scores as (
 
     select
         affinities.snapshot_name,
         affinities.learner_id,
-        similarities.similar_course_id as course_id,
-        sum(affinities.affinity * similarities.similarity) as score
+        neighbours.similar_course_id as course_id,
+        sum(affinities.affinity * neighbours.similarity) as score
     from affinities
-    inner join similarities
+    inner join neighbours
         on
-            affinities.snapshot_name = similarities.snapshot_name
-            and affinities.course_id = similarities.course_id
-            and similarities.similarity_rank <= {{ var('recommendations_max_neighbors') | int }}
+            affinities.snapshot_name = neighbours.snapshot_name
+            and affinities.course_id = neighbours.course_id
+    where affinities.affinity <> 0
     group by
         affinities.snapshot_name,
         affinities.learner_id,
-        similarities.similar_course_id
+        neighbours.similar_course_id
 
 ),
 
@@ -49,10 +95,6 @@ eligible as (
 
     select scores.*
     from scores
-    inner join courses
-        on
-            scores.course_id = courses.course_id
-            and courses.is_published
     left join affinities as consumed
         on
             scores.snapshot_name = consumed.snapshot_name
@@ -80,6 +122,7 @@ ranked as (
 
 ),
 
+{% endif -%}
 final as (
 
     select

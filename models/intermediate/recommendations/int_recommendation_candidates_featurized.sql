@@ -11,11 +11,11 @@
 with
 
 {% for module in candidate_modules -%}
-{{ module }} as (
+    {{ module }} as (
 
-    select * from {{ ref('int_' ~ module ~ '_recommendations_ranked') }}
+        select * from {{ ref('int_' ~ module ~ '_recommendations_ranked') }}
 
-),
+    ),
 
 {% endfor -%}
 
@@ -58,14 +58,14 @@ snapshots as (
 module_rows as (
 
     {% for module in candidate_modules -%}
-    select
-        snapshot_name,
-        learner_id,
-        course_id,
-        module,
-        score
-    from {{ module }}
-    {% if not loop.last %}union all{% endif %}
+        select
+            snapshot_name,
+            learner_id,
+            course_id,
+            module,
+            score
+        from {{ module }}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),

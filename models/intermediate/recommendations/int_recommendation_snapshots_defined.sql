@@ -16,11 +16,12 @@ events as (
 
 latest as (
 
+    {#- an aggregate either way, so one row (a bare constant would repeat per event) #}
     select
-        {% if var('recommendations_as_of', none) is not none -%}
-        cast('{{ var("recommendations_as_of") }}' as timestamp) as as_of
-        {%- else -%}
-        max(occurred_at) as as_of
+        {%- if var('recommendations_as_of', none) is not none %}
+            max(cast('{{ var("recommendations_as_of") }}' as timestamp)) as as_of
+        {%- else %}
+            max(occurred_at) as as_of
         {%- endif %}
     from events
 

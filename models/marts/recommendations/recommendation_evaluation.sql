@@ -123,7 +123,7 @@ ideal_dcg as (
         sum(1 / ln(cast(1 + positions.position as double precision))) as idcg
     from truth_sizes
     inner join positions
-        on positions.position <= truth_sizes.n_relevant
+        on truth_sizes.n_relevant >= positions.position
     group by truth_sizes.learner_id
 
 ),
@@ -260,8 +260,8 @@ list_stats as (
             case
                 when training_course_counts.n_learners is null then cast(0 as double precision)
                 else -ln(
-                    cast(training_course_counts.n_learners as double precision) / training_pairs.n_pairs
-                ) / ln(cast(2 as double precision))
+                        cast(training_course_counts.n_learners as double precision) / training_pairs.n_pairs
+                    ) / ln(cast(2 as double precision))
             end
         ) as novelty_sum,
         sum(case when lists.algorithm = 'popular_backfill' then 1 else 0 end) as n_backfilled
@@ -280,9 +280,9 @@ final as (
         cast(list_stats.module as {{ dbt.type_string() }}) as module,
         cast(
             case list_stats.module
-            {%- for module in ['popular'] + recommendations_personalized_modules() %}
-                when '{{ module }}' then '{{ recommendations_algorithm(module) }}'
-            {%- endfor %}
+                {%- for module in ['popular'] + recommendations_personalized_modules() %}
+                    when '{{ module }}' then '{{ recommendations_algorithm(module) }}'
+                {%- endfor %}
             end as {{ dbt.type_string() }}
         ) as algorithm,
 
