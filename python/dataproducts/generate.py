@@ -86,8 +86,8 @@ Experiments (registry: ``seeds/experiments``; allocation: ``allocator``, by defa
       exposed learners (same random numbers, ``planted["nudge_truth"]``).
     - ``exp_aa_homepage`` and ``exp_syllabus_layout`` (three variants, weights
       0.5/0.25/0.25): no effect.
-    - ``exp_srm_checkout``: every exposure of 8% of the treatment learners is lost from
-      the log → sample-ratio mismatch (treatment share ≈ 0.48).
+    - ``exp_srm_checkout``: every exposure of 20% of the treatment learners is lost from
+      the log → sample-ratio mismatch (treatment share ≈ 0.44; flagged from `small` up).
 Coaching (catalog: the active rows of ``seeds/coaching/coaching_messages.csv``)
     Learners with ``bucket("coaching-holdout-v1", learner_id) < 1000`` (10%) are a
     holdout and get no delivery. Other enrolled (learner, course) pairs get Poisson(1.5)

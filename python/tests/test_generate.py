@@ -316,7 +316,8 @@ def _exposure_checks(wh: Warehouse) -> None:
             treated = [i for i in viewers if exp.assign(i) == "treatment"]
             assert len(lost) == planted["srm_lost_learners"]
             if len(treated) > 500:
-                assert 0.05 <= len(lost) / len(treated) <= 0.11
+                # Binomial(n, srm_loss): sd = sqrt(0.2 * 0.8 / 500) ≈ 0.018 at worst; 0.05 ≈ 2.8 sd
+                assert abs(len(lost) / len(treated) - PLANTED.srm_loss) <= 0.05
         else:
             assert not lost, eid
 
@@ -447,9 +448,9 @@ def test_variant_shares_and_sample_ratio_mismatch(medium_ish):
     assert abs(share["exp_completion_nudge"]["treatment"] - 0.5) < 0.03
     for variant, weight in [("control", 0.5), ("weekly", 0.25), ("modular", 0.25)]:
         assert abs(share["exp_syllabus_layout"][variant] - weight) < 0.03
-    # SRM: every exposure of 8% of the treatment learners is lost from the log. Compared on
+    # SRM: every exposure of 20% of the treatment learners is lost from the log. Compared on
     # the same learners (everyone who viewed a course in the window, allocated by the
-    # registry), the logged treatment share drops from ~0.5 to ~0.5 * 0.92 / 0.96 ≈ 0.479.
+    # registry), the logged treatment share drops from ~0.5 to ~0.5 * 0.8 / 0.9 ≈ 0.444.
     exp = Registry.from_seeds()[PLANTED.srm_experiment]
     viewers = medium_ish.df(
         "select distinct learner_id from raw.events where event_type = 'course_view' "
@@ -457,7 +458,7 @@ def test_variant_shares_and_sample_ratio_mismatch(medium_ish):
     ).learner_id
     allocated = (viewers.map(exp.assign) == "treatment").mean()
     logged = share[PLANTED.srm_experiment]["treatment"]
-    assert 0.012 < allocated - logged < 0.03, (allocated, logged)
+    assert 0.04 < allocated - logged < 0.07, (allocated, logged)
 
 
 # --- coaching and goals ---------------------------------------------------------------------

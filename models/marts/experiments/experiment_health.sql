@@ -1,7 +1,9 @@
 -- Per experiment, the checks to read before any result: sample-ratio mismatch
 -- (chi-square goodness of fit of the units per arm against the configured weights),
--- allocation mismatches (logged variant <> the variant the allocation rule gives),
--- learners exposed to several variants, exposures outside the window, days running.
+-- allocation mismatches (logged variant <> the variant the allocation rule gives, among
+-- learners seen in one variant: a learner seen in several is counted once, as a
+-- multiple exposure, not again as a mismatch), learners exposed to several variants,
+-- exposures outside the window, days running.
 
 {%- set srm_alarm_p = var('experiments_srm_alarm_p') %}
 
@@ -43,7 +45,12 @@ exposure_counts as (
         experiment_id,
         count(*) as exposures_logged,
         sum(case when exposure_status = 'outside_window' then 1 else 0 end) as exposures_outside_window,
-        sum(case when is_allocation_mismatch then 1 else 0 end) as allocation_mismatches,
+        sum(
+            case
+                when is_allocation_mismatch and exposure_status <> 'multiple_variants' then 1
+                else 0
+            end
+        ) as allocation_mismatches,
         count(distinct case when is_in_window then learner_id end) as learners_exposed,
         count(distinct case when exposure_status = 'multiple_variants' then learner_id end)
             as multiple_variant_learners

@@ -91,7 +91,7 @@ class Planted:
     nudge_experiment: str = "exp_completion_nudge"
     #: exp_srm_checkout: share of non-control learners whose exposures are lost from the log.
     srm_experiment: str = "exp_srm_checkout"
-    srm_loss: float = 0.08
+    srm_loss: float = 0.20
     #: Share of exposed learners who also get an exposure with a different variant.
     cross_variant_share: float = 0.005
     #: Probability that a later course view inside the window logs a repeat exposure.
