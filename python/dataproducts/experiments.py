@@ -49,7 +49,8 @@ HEALTH_CHECKS: tuple[HealthCheck, ...] = (
         "Allocation",
         "is_allocation_mismatch_alarm",
         "Exposures whose logged variant differs from the MD5 allocation rule "
-        "recomputed in SQL (alarm above 0.1%).",
+        "recomputed in SQL, among learners seen in one variant (those seen in several "
+        "are counted under multiple exposures) (alarm above 0.1%).",
     ),
     HealthCheck(
         "multiple_exposures",
