@@ -3,8 +3,9 @@
 Prints a Markdown section (for BENCHMARKS.md) with three figures and their targets:
 
 1. publishing a build (``dataproducts.publish.publish``: copy the public marts into a new
-   snapshot, run the validation gate on it, switch the pointer), median of ``--publishes``
-   runs, with the time of each step — target ≤ 10 s at ``medium``;
+   snapshot while the validation gate checks them in a second thread, switch the
+   pointer), median of ``--publishes`` runs, with the time of each step — target ≤ 10 s at
+   ``medium``;
 2. one learner's recommendations from a warm client
    (``client.recommendations.for_learner(learner_id)``), ``--lookups`` calls on random
    learners of the snapshot, each timed alone — target p99 ≤ 2 ms;
@@ -82,7 +83,8 @@ def build(scale: str, seed: int, warehouse: Path, target_path: Path) -> dict[str
 def bench_publish(
     warehouse: Path, target_path: Path, published: Path, docs: Path, runs: int
 ) -> tuple[list[float], dict[str, float], str]:
-    """Publish ``runs`` times; total seconds of each, median seconds per step, last build id."""
+    """Publish ``runs`` times; total seconds of each, median seconds per step (and of the
+    gate, which runs alongside the copy: ``gate``), last build id."""
     from dataproducts.publish import publish
 
     totals: list[float] = []
@@ -104,6 +106,7 @@ def bench_publish(
         for name, at in marks:
             steps.setdefault(name, []).append(at - previous)
             previous = at
+        steps.setdefault("gate", []).append(float(info.manifest["validation"]["seconds"]))
         build_id = info.build_id
     return totals, {k: statistics.median(v) for k, v in steps.items()}, build_id
 
@@ -222,10 +225,10 @@ def main() -> None:
         "|---|---|---|",
         f"| publish a build (median of {len(totals)}) | {publish_s:.2f} s | ≤ {TARGET_PUBLISH_S:.0f} s: "
         f"{verdict(publish_s <= TARGET_PUBLISH_S)} |",
-        f"| — of which the validation gate (great-expectations, Data Docs) | "
-        f"{steps.get('validated', 0):.2f} s | |",
-        f"| — of which copy, stage, switch, prune | "
-        f"{publish_s - steps.get('validated', 0):.2f} s | |",
+        f"| — the validation gate (great-expectations, Data Docs), alongside the copy | "
+        f"{steps.get('gate', 0):.2f} s | |",
+        f"| — the copy (DuckDB `create table as`, clustered by key) | "
+        f"{steps.get('copied', 0):.2f} s | |",
         f"| `for_learner` warm, p99 of {lookups['lookups']:,} | {lookups['p99']:.3f} ms | "
         f"≤ {TARGET_LOOKUP_P99_MS:.0f} ms: {verdict(lookups['p99'] <= TARGET_LOOKUP_P99_MS)} |",
         f"| `{frame['call']}` into pandas (best of 3) | {frame['rows']:,} rows in "
@@ -238,9 +241,11 @@ def main() -> None:
         + " |",
         "",
         "Publish, median seconds per step: "
-        + ", ".join(f"{k} {v:.2f}" for k, v in steps.items())
-        + " (`validated` is the great-expectations gate, Data Docs included; each run's "
-        "totals: " + ", ".join(f"{t:.2f}" for t in totals) + ").",
+        + ", ".join(f"{k} {v:.2f}" for k, v in steps.items() if k != "gate")
+        + " (`copied`: the copy, with the gate running alongside; `validated`: the rest of "
+        "the gate, Data Docs included, once the copy is done; each run's totals: "
+        + ", ".join(f"{t:.2f}" for t in totals)
+        + ").",
         "",
         f"`for_learner` latency (ms): p50 {lookups['p50']:.3f}, p90 {lookups['p90']:.3f}, "
         f"p99 {lookups['p99']:.3f}, p99.9 {lookups['p99.9']:.3f}, max {lookups['max']:.3f}; "

@@ -65,7 +65,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .coaching_reader import CoachingMessage, CoachingReader, GoalsReader, LearnerGoal
+from .coaching import CoachingMessage, CoachingReader, GoalsReader, LearnerGoal
 from .connection import FixedSource, Handle, Requirements, Source, open_source
 from .experiments import ExperimentHealth, ExperimentsReader
 from .recommendations import Recommendation, RecommendationsReader, SimilarCourse

@@ -1,8 +1,17 @@
-"""The coaching product, engineering side: read the queue, and reference implementations
-of the rules the dbt models apply, which the tests check the SQL against.
+"""The coaching product, engineering side: read the published queue and goals
+(``client.coaching``, :class:`CoachingReader`; ``client.goals``, :class:`GoalsReader`), and
+reference implementations of the rules the dbt models apply, which the tests check the
+SQL against.
 
-The warehouse tables are built by dbt (``models/*/coaching``); this module reads them
-and re-derives, independently, what the SQL computes:
+>>> import dataproducts
+>>> client = dataproducts.connect()  # doctest: +SKIP
+>>> [m.message_id for m in client.coaching.queue_for(17)]  # doctest: +SKIP
+['quiz_retry_tip']
+>>> [(g.goal_id, g.status) for g in client.goals.for_learner(17)]  # doctest: +SKIP
+[(4, 'active')]
+
+The warehouse tables are built by dbt (``models/*/coaching``); this module re-derives,
+independently, what the SQL computes:
 
 >>> render("Hi {first_name}!", {"first_name": "<b>Bo</b>"}, TOKENS)
 'Hi &lt;b&gt;Bo&lt;/b&gt;!'
@@ -20,15 +29,16 @@ import csv
 import hashlib
 import math
 from collections.abc import Mapping, Sequence
-from contextlib import closing
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, fields
+from datetime import date, datetime
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 
 from .allocation import BUCKETS, bucket
-from .errors import ConfigurationError, WarehouseError
+from .connection import Reader, Requirements, as_id, dataclass_columns
+from .errors import ConfigurationError
 from .paths import SEEDS_DIR, default_duckdb_path
 
 #: Defaults of the dbt vars (dbt_project.yml, block "coaching").
@@ -147,9 +157,12 @@ def thompson_choice(
     return min(draws)[1], "thompson"
 
 
+# --- reading the published tables -------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class QueuedMessage:
-    """One row of the public table ``marts.coaching_queue``."""
+class CoachingMessage:
+    """One row of the public table ``marts.coaching_queue``: a message to send."""
 
     learner_id: int
     course_id: int
@@ -164,62 +177,109 @@ class QueuedMessage:
     generated_at: datetime
 
 
-def _read(sql: str, params: list[object], duckdb_path: str | Path | None) -> pd.DataFrame:
-    import duckdb
+#: The name :func:`queue_for` used before :func:`dataproducts.connect`: the same class.
+QueuedMessage = CoachingMessage
 
-    path = Path(duckdb_path) if duckdb_path else default_duckdb_path()
-    if not path.exists():
-        raise WarehouseError(
-            f"no DuckDB warehouse at {path}: run `dataproducts generate` then `dbt build`, "
-            "or point $DATAPRODUCTS_DUCKDB at a built warehouse."
+
+@dataclass(frozen=True)
+class LearnerGoal:
+    """One row of the public table ``marts.learner_goals``."""
+
+    goal_id: int
+    learner_id: int
+    course_id: int
+    queued_message_id: str | None
+    goal_text: str | None
+    status: str
+    next_surfacing: str | None
+    target_date: date | None
+    created_at: datetime | None
+    completed_at: datetime | None
+    reminder_due_at: datetime | None
+    nudge_due_at: datetime | None
+    congratulation_due_at: datetime | None
+    last_reminded_at: datetime | None
+    last_nudged_at: datetime | None
+    congratulated_at: datetime | None
+
+
+_QUEUE_COLUMNS = ", ".join(f.name for f in fields(CoachingMessage))
+_GOAL_COLUMNS = ", ".join(f.name for f in fields(LearnerGoal))
+
+
+class CoachingReader(Reader):
+    """``client.coaching``: the coaching queue and the feedback loop."""
+
+    REQUIRES: ClassVar[Requirements] = {"coaching_queue": dataclass_columns(CoachingMessage)}
+
+    def queue_for(self, learner_id: int, course_id: int | None = None) -> list[CoachingMessage]:
+        """The messages queued for a learner (one course, or all), by send time then course;
+        empty for an unknown learner, and for one in the coaching holdout."""
+        sql = f"select {_QUEUE_COLUMNS} from {{coaching_queue}} where learner_id = ?"
+        params: list[object] = [as_id(learner_id, "learner_id")]
+        if course_id is not None:
+            sql += " and course_id = ?"
+            params.append(as_id(course_id, "course_id"))
+        rows = self._handle().rows(sql, params)
+        rows.sort(key=lambda r: (r[8], r[1], -r[7], r[2]))  # send_after, course, priority, id
+        return [CoachingMessage(*r) for r in rows]
+
+    def queue(self) -> pd.DataFrame:
+        """The whole queue, by send time, learner, course and message."""
+        return self._handle().frame(
+            "select * from {coaching_queue} order by send_after, learner_id, course_id, message_id"
         )
-    with closing(duckdb.connect(str(path), read_only=True)) as con:
-        try:
-            return con.execute(sql, params).df()
-        except duckdb.CatalogException as exc:
-            raise WarehouseError(
-                f"a coaching table is missing in {path}: run `dbt build` first ({exc})."
-            ) from exc
+
+    def performance(self) -> pd.DataFrame:
+        """``marts.coaching_message_performance``: feedback, posterior, suppression per
+        message and variant (when the snapshot publishes it)."""
+        return self._handle().frame(
+            "select * from {coaching_message_performance} order by message_id, grain, variant"
+        )
+
+
+class GoalsReader(Reader):
+    """``client.goals``: learners' goals and how coaching surfaces them."""
+
+    REQUIRES: ClassVar[Requirements] = {"learner_goals": dataclass_columns(LearnerGoal)}
+
+    def for_learner(self, learner_id: int) -> list[LearnerGoal]:
+        """The learner's goals, oldest first (empty for an unknown learner)."""
+        rows = self._handle().rows(
+            f"select {_GOAL_COLUMNS} from {{learner_goals}} where learner_id = ?",
+            [as_id(learner_id, "learner_id")],
+        )
+        rows.sort(key=lambda r: (r[8] is None, r[8] or datetime.min, r[0]))
+        return [LearnerGoal(*r) for r in rows]
+
+    def frame(self) -> pd.DataFrame:
+        """Every goal, by learner and goal."""
+        return self._handle().frame("select * from {learner_goals} order by learner_id, goal_id")
+
+
+# --- one DuckDB warehouse, without a client (scripts and tests) ---------------------------
+
+
+def _client(duckdb_path: str | Path | None):  # -> dataproducts.client.Client
+    from .client import connect  # client imports this module: import when called
+
+    return connect(Path(duckdb_path) if duckdb_path else default_duckdb_path())
 
 
 def queue(duckdb_path: str | Path | None = None) -> pd.DataFrame:
-    """The whole coaching queue, by send_after then learner."""
-    return _read(
-        "select * from marts.coaching_queue order by send_after, learner_id, course_id, message_id",
-        [],
-        duckdb_path,
-    )
+    """``CoachingReader.queue`` on one DuckDB file (default ``$DATAPRODUCTS_DUCKDB``)."""
+    with _client(duckdb_path) as client:
+        return client.coaching.queue()
 
 
-def queue_for(learner_id: int, duckdb_path: str | Path | None = None) -> list[QueuedMessage]:
-    """The messages queued for one learner (empty for an unknown or holdout learner)."""
-    rows = _read(
-        "select * from marts.coaching_queue where learner_id = ? order by send_after, course_id",
-        [learner_id],
-        duckdb_path,
-    )
-    return [
-        QueuedMessage(
-            learner_id=int(r.learner_id),
-            course_id=int(r.course_id),
-            message_id=str(r.message_id),
-            variant=str(r.variant),
-            message_type=str(r.message_type),
-            segment_id=str(r.segment_id),
-            rendered_text=str(r.rendered_text),
-            priority=int(r.priority),
-            send_after=r.send_after.to_pydatetime(),
-            reason=str(r.reason),
-            generated_at=r.generated_at.to_pydatetime(),
-        )
-        for r in rows.itertuples(index=False)
-    ]
+def queue_for(learner_id: int, duckdb_path: str | Path | None = None) -> list[CoachingMessage]:
+    """``CoachingReader.queue_for`` on one DuckDB file (empty for an unknown or holdout
+    learner)."""
+    with _client(duckdb_path) as client:
+        return client.coaching.queue_for(learner_id)
 
 
 def message_performance(duckdb_path: str | Path | None = None) -> pd.DataFrame:
-    """``marts.coaching_message_performance``: feedback, posterior and suppression."""
-    return _read(
-        "select * from marts.coaching_message_performance order by message_id, grain, variant",
-        [],
-        duckdb_path,
-    )
+    """``CoachingReader.performance`` on one DuckDB file: feedback, posterior, suppression."""
+    with _client(duckdb_path) as client:
+        return client.coaching.performance()

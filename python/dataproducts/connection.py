@@ -81,6 +81,26 @@ def as_limit(limit: object) -> int:
     return n
 
 
+def arrow_frame(table: Any) -> pd.DataFrame:
+    """A pyarrow table as the DataFrame DuckDB's ``.df()`` gives, several times faster.
+
+    Same dtypes as ``.df()``: an integer column with nulls as a nullable ``Int64``-like
+    column (not float), a date as ``datetime64``; text as pandas' string dtype.
+    """
+    import pyarrow as pa
+
+    frame = table.to_pandas(date_as_object=False)
+    for i, f in enumerate(table.schema):
+        if pa.types.is_integer(f.type) and table.column(i).null_count:
+            dtype = pd.api.types.pandas_dtype(
+                str(f.type).replace("int", "Int").replace("uInt", "UInt")
+            )
+            frame.isetitem(i, table.column(i).to_pandas(types_mapper={f.type: dtype}.get))
+        elif pa.types.is_date(f.type):
+            frame.isetitem(i, frame.iloc[:, i].astype("datetime64[us]"))
+    return frame
+
+
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
@@ -193,6 +213,11 @@ class DuckDBHandle(Handle):
         self._lock = threading.Lock()
         self._local = threading.local()
         try:
+            # Lookups touch one row group: a query runs on its caller's thread, no worker
+            # hand-off (threads of a service query side by side). Text reaches pandas as
+            # Arrow large_string, the layout of its string columns: no conversion.
+            self._con.execute("set threads = 1")
+            self._con.execute("set arrow_large_buffer_size = true")
             actual = self._actual_columns()
             if manifest is not None:
                 build_id, tables, aliases = self._published(manifest, actual)
@@ -260,7 +285,7 @@ class DuckDBHandle(Handle):
         return self._cursor().execute(self.sql(query), params).fetchall()
 
     def frame(self, query: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        return self._cursor().execute(self.sql(query), params).df()
+        return arrow_frame(self._cursor().execute(self.sql(query), params).to_arrow_table())
 
     def close(self) -> None:
         with self._lock:

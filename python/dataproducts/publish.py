@@ -15,8 +15,9 @@ On DuckDB (``<published_dir>`` defaults to ``published/`` next to the warehouse 
         manifest.json                  build id, time, dbt invocation, contracts, row counts
       .lock                            serializes publishers and rollbacks
 
-Publishing writes the new snapshot under a temporary name, validates it, renames it into
-place, then replaces ``CURRENT`` (write a temporary file, fsync, ``os.replace``). A reader
+Publishing writes the new snapshot under a temporary name while the validation gate
+checks the tables being copied (in a second thread, through the same read-only attachment
+of the warehouse), renames it into place, then replaces ``CURRENT`` (write a temporary file, fsync, ``os.replace``). A reader
 that opened the previous snapshot keeps its open file; a killed publish leaves only a
 temporary directory, removed by the next one; a failed build or gate publishes nothing.
 ``rollback`` makes the previous snapshot current again. The last ``keep`` snapshots are
@@ -353,16 +354,18 @@ def publish(
         staging = published / f".tmp-{build_id}"
         staging.mkdir()
         try:
-            snapshot = _duckdb_copy(warehouse, staging / SNAPSHOT_FILE, manifest, build_id)
-            step("copied")
             previous = None
             if pointer is not None:
                 with contextlib.suppress(NotPublishedError):
                     previous = load_manifest(published / pointer.build_id)
-            snapshot["validation"] = _gate(
-                staging / SNAPSHOT_FILE, previous, docs_dir, validate=validate
+            snapshot = _duckdb_copy(
+                warehouse,
+                staging / SNAPSHOT_FILE,
+                manifest,
+                build_id,
+                gate=(lambda con: _gate(con, previous, docs_dir, validate=validate)),
+                step=step,
             )
-            step("validated")
             (staging / MANIFEST_FILE).write_text(json.dumps(snapshot, indent=2, default=str))
             for name in (SNAPSHOT_FILE, MANIFEST_FILE):
                 os.chmod(staging / name, 0o444)
@@ -382,9 +385,25 @@ def publish(
 
 
 def _duckdb_copy(
-    warehouse: Path, file: Path, dbt_manifest: Mapping[str, Any], build_id: str
+    warehouse: Path,
+    file: Path,
+    dbt_manifest: Mapping[str, Any],
+    build_id: str,
+    *,
+    gate: Callable[[Any], dict[str, Any]] | None = None,
+    step: Step | None = None,
 ) -> dict[str, Any]:
-    """Copy every published relation into a new DuckDB file; the snapshot's manifest."""
+    """Copy every published relation into a new DuckDB file; the snapshot's manifest.
+
+    ``gate`` (the validation gate) runs in a second thread while the tables are copied,
+    on a cursor of the same connection, reading the build through the same read-only
+    attachment of the warehouse as the copy: it validates exactly what is copied (nothing
+    can write the file meanwhile), and its pandas work overlaps DuckDB's copy. Its result
+    is the manifest's ``validation``; an error of the copy takes precedence over the
+    gate's. ``step`` gets ``"copied"`` and ``"validated"`` as each finishes.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     import duckdb
 
     info = _dbt_info(dbt_manifest)
@@ -411,24 +430,21 @@ def _duckdb_copy(
                 "order by table_schema, table_name, ordinal_position"
             ).fetchall()
         )
-        tables: dict[str, dict[str, Any]] = {}
-        for spec in specs:
-            columns = _checked_columns(spec, actual, f"DuckDB {warehouse}")
-            schema, relation = _quote(spec["schema"]), _quote(spec["relation"])
-            con.execute(f"create schema if not exists {schema}")
-            # clustered on the leading key column, so zone maps skip to a learner's rows
-            con.execute(
-                f"create table {schema}.{relation} as select * from src.{schema}.{relation} "
-                f"order by {_quote(columns[0]['name'])}"
-            )
-            rows = con.execute(f"select count(*) from {schema}.{relation}").fetchone()[0]
-            tables[spec["relation"]] = {**spec, "columns": columns, "rows": int(rows)}
-        for spec in specs:
-            if spec["version"] is not None and spec["version"] == spec["latest_version"]:
-                con.execute(
-                    f"create view {_quote(spec['schema'])}.{_quote(spec['name'])} as select * "
-                    f"from {_quote(spec['schema'])}.{_quote(spec['relation'])}"
-                )
+        # Every contract first: a mismatch publishes nothing and costs nothing.
+        checked = [(spec, _checked_columns(spec, actual, f"DuckDB {warehouse}")) for spec in specs]
+        with ThreadPoolExecutor(1, thread_name_prefix="dataproducts-gate") as pool:
+            gating = pool.submit(gate, con.cursor()) if gate is not None else None
+            try:
+                tables = _duckdb_copy_tables(con, checked)
+                (step or (lambda _name: None))("copied")
+            except BaseException:
+                if gating is not None:
+                    gating.cancel()
+                    with contextlib.suppress(Exception):
+                        gating.result()  # the copy's error is the one to report
+                raise
+            validation = gating.result() if gating is not None else {"skipped": True}
+            (step or (lambda _name: None))("validated")
         con.execute(f"create schema {META_SCHEMA}")
         con.execute(
             f"create table {META_SCHEMA}.snapshot as select ? as build_id, "
@@ -449,7 +465,32 @@ def _duckdb_copy(
         "dbt": info,
         "aliases": _aliases(specs),
         "tables": tables,
+        "validation": validation,
     }
+
+
+def _duckdb_copy_tables(
+    con: Any, checked: list[tuple[dict[str, Any], list[dict[str, str]]]]
+) -> dict[str, dict[str, Any]]:
+    """``create table as`` every relation from the attached ``src``, with its row count."""
+    tables: dict[str, dict[str, Any]] = {}
+    for spec, columns in checked:
+        schema, relation = _quote(spec["schema"]), _quote(spec["relation"])
+        con.execute(f"create schema if not exists {schema}")
+        # clustered on the leading key column, so zone maps skip to a learner's rows
+        con.execute(
+            f"create table {schema}.{relation} as select * from src.{schema}.{relation} "
+            f"order by {_quote(columns[0]['name'])}"
+        )
+        rows = con.execute(f"select count(*) from {schema}.{relation}").fetchone()[0]
+        tables[spec["relation"]] = {**spec, "columns": columns, "rows": int(rows)}
+    for spec, _ in checked:
+        if spec["version"] is not None and spec["version"] == spec["latest_version"]:
+            con.execute(
+                f"create view {_quote(spec['schema'])}.{_quote(spec['name'])} as select * "
+                f"from {_quote(spec['schema'])}.{_quote(spec['relation'])}"
+            )
+    return tables
 
 
 def _aliases(specs: list[dict[str, Any]]) -> dict[str, str]:
@@ -495,17 +536,22 @@ def _checked_columns(
 
 
 def _gate(
-    source: Path | str,
+    source: Any,
     previous: Mapping[str, Any] | None,
     docs_dir: Path | None,
     *,
     validate: bool,
 ) -> dict[str, Any]:
+    """The validation gate on ``source``: a PostgreSQL URL, or a DuckDB connection with
+    the build attached as ``src``."""
     if not validate:
         return {"skipped": True}
-    from .validation import validate_build
+    from .validation import validate_build, validate_duckdb_connection
 
-    report = validate_build(source, previous, data_docs_dir=docs_dir)
+    if isinstance(source, str | Path):
+        report = validate_build(source, previous, data_docs_dir=docs_dir)
+    else:
+        report = validate_duckdb_connection(source, "src", previous, data_docs_dir=docs_dir)
     if not report.success:
         raise BuildFailedError(
             f"the validation gate failed ({len(report.failures)} failure(s)); nothing was "
@@ -515,6 +561,7 @@ def _gate(
     return {
         "success": True,
         "expectations_run": getattr(report, "expectations_run", None),
+        "seconds": round(sum(report.seconds.values()), 3),
         "data_docs_index": str(report.data_docs_index) if report.data_docs_index else None,
     }
 

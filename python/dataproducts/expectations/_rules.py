@@ -172,15 +172,29 @@ def no_tokens(*columns: str) -> Rule:
 
 
 def differ(column_a: str, column_b: str, why: str) -> Rule:
-    """Two columns never hold the same value in a row."""
+    """Two columns never hold the same value in a row (two nulls count as the same).
+
+    Checked on the derived boolean column ``<a>__differs_from_<b>``: great-expectations'
+    own multi-column check (``ExpectSelectColumnValuesToBeUniqueWithinRecord``) runs a
+    Python function per row on pandas, seconds at ``medium``; this is one vectorized
+    comparison, with the same outcome row by row.
+    """
+    derived = f"{column_a}__differs_from_{column_b}"
+
+    def derive(df: pd.DataFrame) -> pd.DataFrame:
+        a, b = df[column_a], df[column_b]
+        same = (a == b).fillna(False).astype(bool) | (a.isna() & b.isna())
+        return df.assign(**{derived: ~same})
+
     return Rule(
         (
             Check(
-                "ExpectSelectColumnValuesToBeUniqueWithinRecord",
-                {"column_list": [column_a, column_b]},
-                f"`{column_a}` ≠ `{column_b}`: {why}.",
+                "ExpectColumnValuesToBeInSet",
+                {"column": derived, "value_set": [True]},
+                f"`{column_a}` ≠ `{column_b}`: {why} (`{derived}` is whether they differ).",
             ),
-        )
+        ),
+        derive=derive,
     )
 
 
