@@ -105,3 +105,48 @@
 {% macro spark__coaching_join_integer_range(lo_sql, hi_sql, alias, column) -%}
     lateral view explode(sequence(cast({{ lo_sql }} as bigint), cast({{ hi_sql }} as bigint))) {{ alias }} as {{ column }}
 {%- endmacro %}
+
+
+{#-
+    A select-list expression that turns each row into one row per integer from
+    lo_sql to hi_sql (inclusive), the integer as the expression's value; the
+    row disappears when lo > hi. Unlike coaching_join_integer_range it needs no
+    lateral join, which DuckDB plans as a join of the row's bounds back to the
+    series (a hash join as large as the result). Usage:
+    `select t.*, {{ coaching_integer_series('t.lo', 't.hi') }} as k from t`.
+-#}
+{% macro coaching_integer_series(lo_sql, hi_sql) -%}
+    {{ return(adapter.dispatch('coaching_integer_series')(lo_sql, hi_sql)) }}
+{%- endmacro %}
+
+{% macro default__coaching_integer_series(lo_sql, hi_sql) -%}
+    generate_series(cast({{ lo_sql }} as bigint), cast({{ hi_sql }} as bigint))
+{%- endmacro %}
+
+{% macro duckdb__coaching_integer_series(lo_sql, hi_sql) -%}
+    unnest(generate_series(cast({{ lo_sql }} as bigint), cast({{ hi_sql }} as bigint)))
+{%- endmacro %}
+
+{% macro spark__coaching_integer_series(lo_sql, hi_sql) -%}
+    explode(sequence(cast({{ lo_sql }} as bigint), cast({{ hi_sql }} as bigint)))
+{%- endmacro %}
+
+
+{#-
+    `not materialized` for a CTE that is read more than once and must not be
+    materialized: DuckDB and PostgreSQL (12+) materialize such a CTE by
+    default, which for a scan of the 10M staged events costs more than
+    scanning twice with each reader's filters pushed down. Nothing on engines
+    without the syntax (Spark inlines CTEs anyway). Usage:
+    `events as {{ coaching_inline_cte() }} (select * from ...)`.
+-#}
+{% macro coaching_inline_cte() -%}
+    {{ return(adapter.dispatch('coaching_inline_cte')()) }}
+{%- endmacro %}
+
+{% macro default__coaching_inline_cte() -%}
+    not materialized
+{%- endmacro %}
+
+{% macro spark__coaching_inline_cte() -%}
+{%- endmacro %}

@@ -110,3 +110,22 @@
     {{ selects | join('\n    union all\n') }}
     {%- endif %}
 {%- endmacro %}
+
+
+{#-
+    The join of a rule-based trigger's rows to the segments of its trigger
+    type (CTE `segments`, the seed) that match them and whose window holds
+    the trigger: a segment's course_id / item_id / module_number, when set,
+    must equal the row's, and triggered_at must be within window_days before
+    the run (CTE `runs`, joined before), the rule of
+    coaching_segment_membership. Usage, after FROM <rows> CROSS JOIN runs:
+    `{{ coaching_segment_join('quiz_failed', 'q', 'q.occurred_at', ['course_id', 'item_id']) }}`.
+-#}
+{% macro coaching_segment_join(trigger_type, relation_alias, triggered_at_sql, match_columns) -%}
+    inner join segments
+        on segments.trigger_type = '{{ trigger_type }}'
+        {%- for column in match_columns %}
+            and (segments.{{ column }} is null or {{ relation_alias }}.{{ column }} = segments.{{ column }})
+        {%- endfor %}
+            and {{ triggered_at_sql }} > {{ dbt.dateadd('day', '-segments.window_days', 'runs.as_of') }}
+{%- endmacro %}

@@ -77,6 +77,42 @@ def test_beta_cdf_macro_matches_scipy(warehouse):
         assert cdf == pytest.approx(expected, rel=1e-8, abs=1e-14), (a, b, x)
 
 
+QUANTILE_CASES = [
+    # (alpha, beta, probability): the prior, skewed small counts at extreme levels (where a
+    # start from the coarse cuts is poor and the bisection safeguard matters), large counts
+    (1, 1, 0.025),
+    (2, 1, 0.0005),
+    (1, 2, 0.9995),
+    (3, 1, 0.0005),
+    (2, 11, 0.0005),
+    (23, 3, 0.999),
+    (3, 400, 0.025),
+    (12, 3, 0.9995),
+    (41, 81, 0.5),
+    (501, 1501, 0.975),
+    (5001, 3001, 0.025),
+    (20001, 15001, 0.975),
+    (1, 10000, 0.975),
+    (10000, 1, 0.025),
+]
+
+
+def test_beta_quantile_macro_matches_scipy(warehouse):
+    rows = " union all ".join(
+        f"select {i} as k, {a} as alpha, {b} as beta, cast({p!r} as double precision) as probability"
+        for i, (a, b, p) in enumerate(QUANTILE_CASES)
+    )
+    got = show(
+        warehouse,
+        f"with points as ({rows}), quantiles as ({{{{ coaching_beta_quantile('points', ['k']) }}}}) "
+        "select * from quantiles",
+    )
+    got = got.sort_values("k").reset_index(drop=True)
+    assert len(got) == len(QUANTILE_CASES)
+    for (a, b, p), q in zip(QUANTILE_CASES, got["quantile"], strict=True):
+        assert q == pytest.approx(stats.beta.ppf(p, a, b), abs=1e-10), (a, b, p)
+
+
 # --- the feedback loop -------------------------------------------------------------
 
 

@@ -2,6 +2,11 @@
 -- var coaching_max_per_course_per_day messages per course in the 24 hours up to
 -- the run and at most var coaching_max_per_week in the 7 days up to it. Why: the
 -- volume caps are the promise the product makes to learners (no spam).
+-- Checked from the learner's side, independently of how
+-- int_coaching_candidates_capped allocates the slots: every message the learner
+-- receives (the queue, sent at the run, and the recent deliveries) is counted in
+-- each window; a window that holds a queued message may not exceed its cap
+-- (deliveries alone are history the queue cannot change).
 with
 
 queue as (
@@ -22,90 +27,62 @@ runs as (
 
 ),
 
-queued_per_course as (
+messages as (
 
     select
-        learner_id,
-        course_id,
-        count(*) as n_queued
+        queue.learner_id,
+        queue.course_id,
+        runs.as_of as sent_at,
+        1 as is_queued
     from queue
-    group by
-        learner_id,
-        course_id
+    cross join runs
 
-),
-
-delivered_per_course as (
+    union all
 
     select
         deliveries.learner_id,
         deliveries.course_id,
-        count(*) as n_delivered
-    from deliveries
-    cross join runs
-    where
-        deliveries.delivered_at <= runs.as_of
-        and deliveries.delivered_at > {{ dbt.dateadd('day', -1, 'runs.as_of') }}
-    group by
-        deliveries.learner_id,
-        deliveries.course_id
-
-),
-
-queued_per_learner as (
-
-    select
-        learner_id,
-        count(*) as n_queued
-    from queue
-    group by learner_id
-
-),
-
-delivered_per_learner as (
-
-    select
-        deliveries.learner_id,
-        count(*) as n_delivered
+        deliveries.delivered_at as sent_at,
+        0 as is_queued
     from deliveries
     cross join runs
     where
         deliveries.delivered_at <= runs.as_of
         and deliveries.delivered_at > {{ dbt.dateadd('day', -7, 'runs.as_of') }}
-    group by deliveries.learner_id
 
 ),
 
 course_violations as (
 
     select
-        queued_per_course.learner_id,
-        queued_per_course.course_id,
+        messages.learner_id,
+        messages.course_id,
         'per_course_per_day' as cap,
-        queued_per_course.n_queued + coalesce(delivered_per_course.n_delivered, 0) as n_messages
-    from queued_per_course
-    left join delivered_per_course
-        on queued_per_course.learner_id = delivered_per_course.learner_id
-            and queued_per_course.course_id = delivered_per_course.course_id
-    where
-        queued_per_course.n_queued + coalesce(delivered_per_course.n_delivered, 0)
-        > {{ var('coaching_max_per_course_per_day') }}
+        count(*) as n_messages
+    from messages
+    cross join runs
+    where messages.sent_at > {{ dbt.dateadd('day', -1, 'runs.as_of') }}
+    group by
+        messages.learner_id,
+        messages.course_id
+    having
+        sum(messages.is_queued) > 0
+        and count(*) > {{ var('coaching_max_per_course_per_day') }}
 
 ),
 
 week_violations as (
 
     select
-        queued_per_learner.learner_id,
+        learner_id,
         cast(null as bigint) as course_id,
         'per_week' as cap,
-        queued_per_learner.n_queued + coalesce(delivered_per_learner.n_delivered, 0) as n_messages
-    from queued_per_learner
-    left join delivered_per_learner
-        on queued_per_learner.learner_id = delivered_per_learner.learner_id
-    where
-        queued_per_learner.n_queued + coalesce(delivered_per_learner.n_delivered, 0)
-        > {{ var('coaching_max_per_week') }}
+        count(*) as n_messages
+    from messages
+    group by learner_id
+    having
+        sum(is_queued) > 0
+        and count(*) > {{ var('coaching_max_per_week') }}
 
 ),
 

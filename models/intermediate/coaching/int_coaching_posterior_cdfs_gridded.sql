@@ -1,11 +1,13 @@
 {#-
-    The posterior CDF of the helpfulness rate of every message and variant
-    (rows of int_coaching_feedback_counted), evaluated exactly
-    (macro coaching_beta_cdf) on a grid: grid_points + 1 equally spaced points
-    over mean +- 12 sd clipped to [0, 1], plus the end points 0 and 1. Linear
-    interpolation between grid points gives quantiles (the credible interval
-    in coaching_message_performance, the Thompson-sampling draws in
-    int_coaching_posterior_quantiles_tabulated).
+    The posterior CDF of the helpfulness rate of every message variant
+    (rows of int_coaching_feedback_counted at grain 'variant', the ones
+    Thompson sampling draws from), evaluated exactly (macro
+    coaching_beta_cdf) on a grid: grid_points + 1 equally spaced points over
+    mean +- 12 sd clipped to [0, 1], plus the end points 0 and 1. Linear
+    interpolation between grid points gives the Thompson-sampling quantile
+    table (int_coaching_posterior_quantiles_tabulated). The credible
+    interval of coaching_message_performance does not use the grid: it solves
+    for its two quantiles directly (macro coaching_beta_quantile).
 -#}
 {%- set grid_points = var('coaching_posterior_grid_points', 1000) | int -%}
 
@@ -14,6 +16,13 @@ with
 counts as (
 
     select * from {{ ref('int_coaching_feedback_counted') }}
+
+),
+
+variant_counts as (
+
+    select * from counts
+    where grain = 'variant'
 
 ),
 
@@ -32,7 +41,7 @@ moments as (
                 * (posterior_alpha + posterior_beta + 1)
             )
         ) as posterior_sd
-    from counts
+    from variant_counts
 
 ),
 

@@ -2,11 +2,19 @@
     The rule-based segments: every row of the seed coaching_segments whose
     trigger_type is a rule (anything but `custom`) evaluated against the
     learners' activity as of the coaching run. One row per trigger occurrence
-    (e.g. each failed quiz), in the segment interface of
-    coaching_segment_columns(); coaching_segment_membership keeps the latest per
-    learner, course and segment. Adding a segment of an existing trigger type is
-    a seed change only. Trigger types and their parameters are documented in
-    the doc block coaching_segments.
+    (e.g. each failed quiz) inside its segment's window (triggered_at within
+    the window_days before the run: older occurrences can never make a member,
+    see coaching_segment_membership, so they are not materialized), in the
+    segment interface of coaching_segment_columns(); coaching_segment_membership
+    keeps the latest per learner, course and segment. Adding a segment of an
+    existing trigger type is a seed change only. Trigger types and their
+    parameters are documented in the doc block coaching_segments.
+
+    Cost: the event triggers (item, module, quiz) read the events of the
+    longest window of their types and, for the learner-course pairs with a
+    completion in it, the full history of their item completions (to know an
+    item's first completion and a module's progress); the state triggers read
+    int_coaching_enrollments_summarized, which scans the events once.
 -#}
 
 with
@@ -17,7 +25,9 @@ segments as (
 
 ),
 
-events as (
+-- read twice (recent events; the completion history of their learner-courses),
+-- each with its own filters: not materialized
+events as {{ coaching_inline_cte() }} (
 
     select * from {{ ref('stg_raw__events') }}
 
@@ -47,42 +57,74 @@ runs as (
 
 ),
 
-events_until_now as (
+-- the start of the longest window among the event-trigger segments
+event_window as (
 
-    select events.*
+    select
+        min(
+            {{ dbt.dateadd('day', '-segments.window_days', 'runs.as_of') }}
+        ) as window_start
+    from segments
+    cross join runs
+    where segments.trigger_type in ('item_completed', 'module_completed', 'quiz_failed')
+
+),
+
+recent_events as (
+
+    select
+        events.learner_id,
+        events.course_id,
+        events.item_id,
+        events.event_type,
+        events.score,
+        events.occurred_at
     from events
     cross join runs
-    where events.occurred_at <= runs.as_of
+    cross join event_window
+    where
+        events.event_type in ('item_complete', 'quiz_submit')
+        and events.occurred_at > event_window.window_start
+        and events.occurred_at <= runs.as_of
 
 ),
 
-goals_until_now as (
+-- learner-course pairs with an item completed in the window: only they can
+-- have an item or module completion trigger in it
+recent_learner_courses as (
 
-    select goals.*
-    from goals
-    cross join runs
-    where goals.created_at <= runs.as_of
+    select distinct
+        learner_id,
+        course_id
+    from recent_events
+    where event_type = 'item_complete'
 
 ),
 
--- item_completed: the first completion of an item.
+-- item_completed: the first completion of an item (over all history).
 item_completions as (
 
     select
-        events_until_now.learner_id,
-        events_until_now.course_id,
-        events_until_now.item_id,
+        events.learner_id,
+        events.course_id,
+        events.item_id,
         items.module_number,
-        min(events_until_now.occurred_at) as completed_at
-    from events_until_now
+        min(events.occurred_at) as completed_at
+    from events
+    cross join runs
+    inner join recent_learner_courses
+        on events.learner_id = recent_learner_courses.learner_id
+            and events.course_id = recent_learner_courses.course_id
     inner join items
-        on events_until_now.item_id = items.item_id
-            and events_until_now.course_id = items.course_id
-    where events_until_now.event_type = 'item_complete'
+        on events.item_id = items.item_id
+            and events.course_id = items.course_id
+    where
+        events.event_type = 'item_complete'
+        and events.occurred_at <= runs.as_of
     group by
-        events_until_now.learner_id,
-        events_until_now.course_id,
-        events_until_now.item_id,
+        events.learner_id,
+        events.course_id,
+        events.item_id,
         items.module_number
 
 ),
@@ -100,11 +142,11 @@ item_completed as (
         cast(null as integer) as days_inactive,
         cast(null as integer) as days_to_target
     from item_completions
-    inner join segments
-        on segments.trigger_type = 'item_completed'
-            and (segments.course_id is null or item_completions.course_id = segments.course_id)
-            and (segments.item_id is null or item_completions.item_id = segments.item_id)
-            and (segments.module_number is null or item_completions.module_number = segments.module_number)
+    cross join runs
+    {{ coaching_segment_join(
+        'item_completed', 'item_completions', 'item_completions.completed_at',
+        ['course_id', 'item_id', 'module_number']
+    ) }}
 
 ),
 
@@ -151,34 +193,36 @@ module_completed as (
         cast(null as integer) as days_inactive,
         cast(null as integer) as days_to_target
     from module_progress
+    cross join runs
     inner join module_sizes
         on module_progress.course_id = module_sizes.course_id
             and module_progress.module_number = module_sizes.module_number
-    inner join segments
-        on segments.trigger_type = 'module_completed'
-            and (segments.course_id is null or module_progress.course_id = segments.course_id)
-            and (segments.module_number is null or module_progress.module_number = segments.module_number)
+    {{ coaching_segment_join(
+        'module_completed', 'module_progress', 'module_progress.completed_at',
+        ['course_id', 'module_number']
+    ) }}
     where module_progress.n_items_completed = module_sizes.n_items
 
 ),
 
--- quiz_failed: a submission below the item's passing score, not passed since.
+-- quiz_failed: a submission below the item's passing score, not passed since
+-- (a pass after a submission in the window is in the window too).
 quiz_submissions as (
 
     select
-        events_until_now.learner_id,
-        events_until_now.course_id,
-        events_until_now.item_id,
+        recent_events.learner_id,
+        recent_events.course_id,
+        recent_events.item_id,
         items.module_number,
-        events_until_now.occurred_at,
-        events_until_now.score < items.passing_score as is_failed
-    from events_until_now
+        recent_events.occurred_at,
+        recent_events.score < items.passing_score as is_failed
+    from recent_events
     inner join items
-        on events_until_now.item_id = items.item_id
-            and events_until_now.course_id = items.course_id
+        on recent_events.item_id = items.item_id
+            and recent_events.course_id = items.course_id
     where
-        events_until_now.event_type = 'quiz_submit'
-        and events_until_now.score is not null
+        recent_events.event_type = 'quiz_submit'
+        and recent_events.score is not null
         and items.passing_score is not null
 
 ),
@@ -210,11 +254,11 @@ quiz_failed as (
         cast(null as integer) as days_inactive,
         cast(null as integer) as days_to_target
     from quiz_submissions
-    inner join segments
-        on segments.trigger_type = 'quiz_failed'
-            and (segments.course_id is null or quiz_submissions.course_id = segments.course_id)
-            and (segments.item_id is null or quiz_submissions.item_id = segments.item_id)
-            and (segments.module_number is null or quiz_submissions.module_number = segments.module_number)
+    cross join runs
+    {{ coaching_segment_join(
+        'quiz_failed', 'quiz_submissions', 'quiz_submissions.occurred_at',
+        ['course_id', 'item_id', 'module_number']
+    ) }}
     left join last_passes
         on quiz_submissions.learner_id = last_passes.learner_id
             and quiz_submissions.item_id = last_passes.item_id
@@ -243,9 +287,10 @@ inactive as (
         cast(null as integer) as days_to_target
     from enrollments
     cross join runs
-    inner join segments
-        on segments.trigger_type = 'inactive'
-            and (segments.course_id is null or enrollments.course_id = segments.course_id)
+    {{ coaching_segment_join(
+        'inactive', 'enrollments', dbt.dateadd('day', 'segments.days', 'enrollments.last_activity_at'),
+        ['course_id']
+    ) }}
     where
         not enrollments.is_completed
         and {{ dbt.dateadd('day', 'segments.days', 'enrollments.last_activity_at') }} <= runs.as_of
@@ -267,13 +312,24 @@ enrolled_without_goal as (
         cast(null as integer) as days_to_target
     from enrollments
     cross join runs
-    inner join segments
-        on segments.trigger_type = 'enrolled_without_goal'
-            and (segments.course_id is null or enrollments.course_id = segments.course_id)
+    {{ coaching_segment_join(
+        'enrolled_without_goal', 'enrollments',
+        dbt.dateadd('day', 'coalesce(segments.days, 0)', 'enrollments.enrolled_at'),
+        ['course_id']
+    ) }}
     where
         not enrollments.is_completed
         and enrollments.latest_goal_id is null
         and {{ dbt.dateadd('day', 'coalesce(segments.days, 0)', 'enrollments.enrolled_at') }} <= runs.as_of
+
+),
+
+goals_until_now as (
+
+    select goals.*
+    from goals
+    cross join runs
+    where goals.created_at <= runs.as_of
 
 ),
 
@@ -298,9 +354,10 @@ goal_stale as (
     inner join enrollments
         on goals_until_now.learner_id = enrollments.learner_id
             and goals_until_now.course_id = enrollments.course_id
-    inner join segments
-        on segments.trigger_type = 'goal_stale'
-            and (segments.course_id is null or goals_until_now.course_id = segments.course_id)
+    {{ coaching_segment_join(
+        'goal_stale', 'goals_until_now', dbt.dateadd('day', 'segments.days', 'goals_until_now.created_at'),
+        ['course_id']
+    ) }}
     where
         not enrollments.is_completed
         and {{ dbt.dateadd('day', 'segments.days', 'goals_until_now.created_at') }} <= runs.as_of
@@ -328,9 +385,11 @@ goal_target_near as (
     inner join enrollments
         on goals_until_now.learner_id = enrollments.learner_id
             and goals_until_now.course_id = enrollments.course_id
-    inner join segments
-        on segments.trigger_type = 'goal_target_near'
-            and (segments.course_id is null or goals_until_now.course_id = segments.course_id)
+    {{ coaching_segment_join(
+        'goal_target_near', 'goals_until_now',
+        'cast(' ~ dbt.dateadd('day', '-segments.days', 'goals_until_now.target_date') ~ ' as timestamp)',
+        ['course_id']
+    ) }}
     where
         not enrollments.is_completed
         and goals_until_now.target_date >= runs.as_of_date
@@ -352,9 +411,10 @@ course_completed as (
         cast(null as integer) as days_inactive,
         cast(null as integer) as days_to_target
     from enrollments
-    inner join segments
-        on segments.trigger_type = 'course_completed'
-            and (segments.course_id is null or enrollments.course_id = segments.course_id)
+    cross join runs
+    {{ coaching_segment_join(
+        'course_completed', 'enrollments', 'enrollments.completed_at', ['course_id']
+    ) }}
     where enrollments.is_completed
 
 ),

@@ -8,16 +8,15 @@
     = helpful / (helpful + not_helpful). The helpfulness rate has the posterior
     Beta(1 + helpful, 1 + not_helpful) (uniform prior); its equal-tailed
     credible interval and P(rate < threshold) are computed exactly (macro
-    coaching_beta_cdf; the interval end points by interpolating the CDF on a
-    grid refined twice, |error| < 1e-7). A row is suppressed when
-    P(rate < var coaching_suppression_threshold) > var
+    coaching_beta_cdf; the interval end points by safeguarded Newton steps on
+    the exact CDF, macro coaching_beta_quantile, |error| < 1e-11). A row is
+    suppressed when P(rate < var coaching_suppression_threshold) > var
     coaching_suppression_probability with at least var
     coaching_suppression_min_responses votes; a variant is also suppressed
     when its message is.
 -#}
 {%- set level = var('coaching_credible_level') | float -%}
 {%- set threshold = var('coaching_suppression_threshold') | float -%}
-{%- set refine_points = 100 -%}
 {%- if not (0 < level < 1) or not (0 < threshold < 1) -%}
     {{ exceptions.raise_compiler_error(
         "vars coaching_credible_level and coaching_suppression_threshold must be within (0, 1); got "
@@ -30,12 +29,6 @@ with
 counts as (
 
     select * from {{ ref('int_coaching_feedback_counted') }}
-
-),
-
-grid as (
-
-    select * from {{ ref('int_coaching_posterior_cdfs_gridded') }}
 
 ),
 
@@ -79,97 +72,22 @@ interval_levels as (
 
 ),
 
-grid_intervals as (
+interval_points as (
 
     select
-        performance_key,
-        x as x_lo,
-        cdf as cdf_lo,
-        lead(x) over (partition by performance_key order by x, point_index) as x_hi,
-        lead(cdf) over (partition by performance_key order by x, point_index) as cdf_hi
-    from grid
+        counts.performance_key,
+        interval_levels.bound,
+        counts.posterior_alpha as alpha,
+        counts.posterior_beta as beta,
+        interval_levels.probability
+    from counts
+    cross join interval_levels
 
 ),
 
-{#- Two refinements: the grid interval that holds each level is cut in
-    refine_points parts and the CDF evaluated exactly at each cut. -#}
-{%- for step in [1, 2] %}
-    {%- set previous = 'grid_intervals' if step == 1 else 'refined_intervals_1' %}
-
-    brackets_{{ step }} as (
-
-        select
-            {{ previous }}.performance_key,
-            interval_levels.bound,
-            interval_levels.probability,
-            {{ previous }}.x_lo,
-            {{ previous }}.x_hi
-        from {{ previous }}
-        inner join interval_levels
-            on {{ previous }}.cdf_lo <= interval_levels.probability
-                and {{ previous }}.cdf_hi > interval_levels.probability
-                {%- if step == 2 %}
-                    and {{ previous }}.bound = interval_levels.bound
-                {%- endif %}
-
-    ),
-
-    refine_points_{{ step }} as (
-
-        select
-            brackets_{{ step }}.performance_key,
-            brackets_{{ step }}.bound,
-            brackets_{{ step }}.probability,
-            cut.i as point_index,
-            counts.posterior_alpha as alpha,
-            counts.posterior_beta as beta,
-            brackets_{{ step }}.x_lo
-            + (brackets_{{ step }}.x_hi - brackets_{{ step }}.x_lo) * cut.i / {{ refine_points }}.0 as x
-        from brackets_{{ step }}
-        inner join counts
-            on brackets_{{ step }}.performance_key = counts.performance_key
-        {{ coaching_join_integer_range('0', refine_points, 'cut', 'i') }}
-
-    ),
-
-    refine_cdfs_{{ step }} as (
-
-        {{ coaching_beta_cdf('refine_points_' ~ step, ['performance_key', 'bound', 'point_index']) }}
-
-    ),
-
-    refined_intervals_{{ step }} as (
-
-        select
-            performance_key,
-            bound,
-            x as x_lo,
-            max(cdf) over (
-                partition by performance_key, bound
-                order by point_index
-                rows between unbounded preceding and current row
-            ) as cdf_lo,
-            lead(x) over (partition by performance_key, bound order by point_index) as x_hi,
-            lead(cdf) over (partition by performance_key, bound order by point_index) as cdf_hi
-        from refine_cdfs_{{ step }}
-
-    ),
-{%- endfor %}
-
 interval_bounds as (
 
-    select
-        refined_intervals_2.performance_key,
-        refined_intervals_2.bound,
-        refined_intervals_2.x_lo
-        + (interval_levels.probability - refined_intervals_2.cdf_lo)
-        / (refined_intervals_2.cdf_hi - refined_intervals_2.cdf_lo)
-        * (refined_intervals_2.x_hi - refined_intervals_2.x_lo) as x
-    from refined_intervals_2
-    inner join interval_levels
-        on refined_intervals_2.bound = interval_levels.bound
-            and refined_intervals_2.cdf_lo <= interval_levels.probability
-            and refined_intervals_2.cdf_hi > interval_levels.probability
+    {{ coaching_beta_quantile('interval_points', ['performance_key', 'bound']) }}
 
 ),
 
@@ -178,8 +96,8 @@ scored as (
     select
         counts.*,
         threshold_cdfs.cdf as p_below_threshold,
-        lower_bounds.x as credible_interval_lower,
-        upper_bounds.x as credible_interval_upper,
+        lower_bounds.quantile as credible_interval_lower,
+        upper_bounds.quantile as credible_interval_upper,
         (
             threshold_cdfs.cdf > {{ var('coaching_suppression_probability') }}
             and counts.n_votes >= {{ var('coaching_suppression_min_responses') }}
