@@ -146,3 +146,26 @@
         'is_next_in_specialization',
     ]) }}
 {%- endmacro %}
+
+
+{% macro recommendations_integer_divide(numerator, denominator) -%}
+    {#- Integer division of two integer expressions (quotient rounded toward zero). -#}
+    {{ return(adapter.dispatch('recommendations_integer_divide', 'dataproducts')(numerator, denominator)) }}
+{%- endmacro %}
+
+
+{% macro default__recommendations_integer_divide(numerator, denominator) -%}
+    {#- PostgreSQL (and the SQL standard's exact numerics): / of two integers is integer division. -#}
+    ({{ numerator }}) / ({{ denominator }})
+{%- endmacro %}
+
+
+{% macro duckdb__recommendations_integer_divide(numerator, denominator) -%}
+    {#- DuckDB's / of two integers returns a double; // is integer division. -#}
+    ({{ numerator }}) // ({{ denominator }})
+{%- endmacro %}
+
+
+{% macro spark__recommendations_integer_divide(numerator, denominator) -%}
+    ({{ numerator }}) div ({{ denominator }})
+{%- endmacro %}

@@ -74,6 +74,35 @@ def top_k(
     )
 
 
+def nearest_neighbours(
+    course_ids: np.ndarray, similar_course_ids: np.ndarray, similarities: np.ndarray, n: int
+) -> np.ndarray:
+    """Boolean mask of the pairs that are among their course's ``n`` nearest neighbours.
+
+    Each course's neighbours are ordered by similarity desc, then neighbour id asc (the
+    same order as ``row_number() over (partition by course_id order by similarity desc,
+    similar_course_id asc)``) and the first ``n`` kept: one sort of the pairs, no window.
+
+    >>> nearest_neighbours(
+    ...     np.array([1, 1, 1, 2]), np.array([3, 2, 4, 1]), np.array([0.5, 0.5, 0.9, 0.1]), 2
+    ... ).tolist()
+    [False, True, True, True]
+    """
+    course_ids = np.asarray(course_ids, dtype=np.int64)
+    order = np.lexsort(
+        (
+            np.asarray(similar_course_ids, dtype=np.int64),
+            -np.asarray(similarities, dtype=np.float64),
+            course_ids,
+        )
+    )
+    sorted_courses = course_ids[order]
+    rank = np.arange(len(order)) - np.searchsorted(sorted_courses, sorted_courses, side="left")
+    keep = np.zeros(len(order), dtype=bool)
+    keep[order] = rank < int(n)
+    return keep
+
+
 def sar_top_k(
     affinities: pd.DataFrame,
     neighbours: pd.DataFrame,
@@ -94,14 +123,8 @@ def sar_top_k(
     matrix, densified per chunk), about ``chunk_cells`` scores per chunk, so memory stays
     bounded whatever the number of learners.
     """
-    columns = {
-        "learner_id": pd.Series(dtype="int64"),
-        "course_id": pd.Series(dtype="int64"),
-        "module_rank": pd.Series(dtype="int64"),
-        "score": pd.Series(dtype="float64"),
-    }
     if affinities.empty or neighbours.empty:
-        return pd.DataFrame(columns)
+        return ranked_frame()
     learner_ids, learner_index = np.unique(
         affinities["learner_id"].to_numpy(dtype=np.int64), return_inverse=True
     )
@@ -147,14 +170,102 @@ def sar_top_k(
         in_chunk = (consumed_rows >= start) & (consumed_rows < stop)
         block[consumed_rows[in_chunk] - start, consumed_cols[in_chunk]] = -np.inf
         rows, cols, ranks, values = top_k(block, None, k)
+        frames.append(ranked_frame(learner_ids[start:stop][rows], course_ids[cols], ranks, values))
+    return pd.concat(frames, ignore_index=True) if frames else ranked_frame()
+
+
+def factor_top_k(
+    learner_ids: np.ndarray,
+    learner_factors: np.ndarray,
+    course_ids: np.ndarray,
+    course_factors: np.ndarray,
+    excluded: pd.DataFrame,
+    k: int,
+    chunk_cells: int = CHUNK_CELLS,
+) -> pd.DataFrame:
+    """Matrix-factorization scores and their top k per learner.
+
+    ``learner_ids`` (sorted) with their ``learner_factors`` rows, ``course_ids`` (sorted)
+    with their ``course_factors`` rows; score = the dot product. ``excluded``
+    (learner_id, course_id) pairs are never listed (pairs naming an unknown learner or
+    course are ignored). Returns learner_id, course_id, module_rank (1-based, score desc
+    then course id asc), score: k rows per learner, or every allowed course when fewer.
+    Scored a chunk of learners at a time (about ``chunk_cells`` scores), so memory stays
+    bounded whatever the number of learners.
+    """
+    learner_ids = np.asarray(learner_ids, dtype=np.int64)
+    course_ids = np.asarray(course_ids, dtype=np.int64)
+    frames = [ranked_frame()]
+    if len(learner_ids) == 0 or len(course_ids) == 0:
+        return frames[0]
+    excluded_learners = excluded["learner_id"].to_numpy(dtype=np.int64)
+    excluded_courses = excluded["course_id"].to_numpy(dtype=np.int64)
+    rows = np.searchsorted(learner_ids, excluded_learners)
+    cols = np.searchsorted(course_ids, excluded_courses)
+    known = (rows < len(learner_ids)) & (cols < len(course_ids))
+    known &= learner_ids[np.minimum(rows, len(learner_ids) - 1)] == excluded_learners
+    known &= course_ids[np.minimum(cols, len(course_ids) - 1)] == excluded_courses
+    rows, cols = rows[known], cols[known]
+
+    chunk = chunk_rows(len(course_ids), chunk_cells)
+    for start in range(0, len(learner_ids), chunk):
+        stop = min(start + chunk, len(learner_ids))
+        scores = learner_factors[start:stop] @ course_factors.T
+        # excluded cells become -inf in place (never listed)
+        in_chunk = (rows >= start) & (rows < stop)
+        scores[rows[in_chunk] - start, cols[in_chunk]] = -np.inf
+        picked_rows, picked_cols, ranks, values = top_k(scores, None, k)
         frames.append(
-            pd.DataFrame(
-                {
-                    "learner_id": learner_ids[start:stop][rows],
-                    "course_id": course_ids[cols],
-                    "module_rank": ranks,
-                    "score": values,
-                }
+            ranked_frame(
+                learner_ids[start:stop][picked_rows], course_ids[picked_cols], ranks, values
             )
         )
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns)
+    return pd.concat(frames, ignore_index=True)
+
+
+def ranked_frame(
+    learner_ids: np.ndarray | None = None,
+    course_ids: np.ndarray | None = None,
+    ranks: np.ndarray | None = None,
+    scores: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """A ranked list as learner_id, course_id, module_rank, score (empty without arguments)."""
+
+    def column(values: np.ndarray | None, dtype: type) -> np.ndarray:
+        return np.asarray([] if values is None else values, dtype=dtype)
+
+    return pd.DataFrame(
+        {
+            "learner_id": column(learner_ids, np.int64),
+            "course_id": column(course_ids, np.int64),
+            "module_rank": column(ranks, np.int64),
+            "score": column(scores, np.float64),
+        }
+    )
+
+
+def stack_snapshots(
+    frames: dict[str, pd.DataFrame], empty: pd.DataFrame
+) -> tuple[pd.DataFrame, str]:
+    """One numeric frame for the snapshots' frames, and the SQL naming its snapshots.
+
+    dbt Python models hand their rows to DuckDB as numeric columns only (a pandas string
+    column costs more to hand over than the computation): the frames get an int16
+    ``snapshot_index`` column, and the returned SQL expression turns it back into the
+    snapshot name (``case snapshot_index when 0 then 'evaluation' ... end``). ``empty``
+    (the columns with their dtypes) is what an empty ``frames`` gives.
+
+    >>> stacked, name_sql = stack_snapshots(
+    ...     {"serving": pd.DataFrame({"x": [1, 2]})}, empty=pd.DataFrame({"x": []})
+    ... )
+    >>> stacked["snapshot_index"].tolist(), name_sql
+    ([0, 0], "case snapshot_index when 0 then 'serving' end")
+    """
+    names = list(frames)
+    stacked = [
+        frame.assign(snapshot_index=np.int16(index)) for index, frame in enumerate(frames.values())
+    ]
+    if not stacked:
+        return empty.assign(snapshot_index=pd.Series(dtype="int16")), "null"
+    cases = "".join(f" when {index} then '{name}'" for index, name in enumerate(names))
+    return pd.concat(stacked, ignore_index=True), f"case snapshot_index{cases} end"

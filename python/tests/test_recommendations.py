@@ -15,7 +15,13 @@ import pytest
 import yaml
 
 from dataproducts.errors import ConfigurationError
-from dataproducts.ranking import sar_top_k, top_k
+from dataproducts.ranking import (
+    factor_top_k,
+    nearest_neighbours,
+    sar_top_k,
+    stack_snapshots,
+    top_k,
+)
 from dataproducts.recommendations import (
     cooccurrence_similarity,
     ranking_metrics,
@@ -218,6 +224,63 @@ def test_sar_top_k_hand_case() -> None:
     # k = 2 cuts the tie at 1.0 by course id; chunks of one learner change nothing
     cut = sar_top_k(affinities, neighbours, np.array([10, 11, 12, 14]), k=2, chunk_cells=1)
     assert cut["course_id"].tolist() == [12, 11]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_factor_top_k_equals_a_full_sort(seed: int) -> None:
+    """ALS lists: every learner's dot products with every course, the excluded pairs
+    removed (including pairs naming unknown learners or courses, ignored), sorted by score
+    desc then course id, first k kept. Factors are small integers, so the dot products are
+    exact and ties are frequent; chunks of a few learners change nothing."""
+    rng = np.random.default_rng(seed)
+    learner_ids = np.sort(rng.choice(1000, 30, replace=False)).astype(np.int64)
+    course_ids = np.sort(rng.choice(500, 25, replace=False)).astype(np.int64)
+    users = rng.integers(-2, 3, (30, 3)).astype(np.float64)
+    items = rng.integers(-2, 3, (25, 3)).astype(np.float64)
+    excluded = frame(
+        [(int(learner_ids[i]), int(course_ids[j])) for i, j in rng.integers(0, 25, (80, 2))]
+        + [(5000, int(course_ids[0])), (int(learner_ids[0]), 9999)],
+        ["learner_id", "course_id"],
+    )
+    excluded_set = set(zip(excluded["learner_id"], excluded["course_id"], strict=True))
+    for k in (1, 5, 40):
+        expected = []
+        for i, learner in enumerate(learner_ids):
+            cells = sorted(
+                (-float(users[i] @ items[j]), int(course))
+                for j, course in enumerate(course_ids)
+                if (int(learner), int(course)) not in excluded_set
+            )
+            expected += [
+                (int(learner), course, rank, -negative)
+                for rank, (negative, course) in enumerate(cells[:k], start=1)
+            ]
+        got = factor_top_k(learner_ids, users, course_ids, items, excluded, k, chunk_cells=60)
+        assert list(got.itertuples(index=False, name=None)) == expected, k
+
+
+def test_nearest_neighbours_equals_a_ranking_by_similarity_then_id() -> None:
+    """Course 1's neighbours: 4 (0.9), then 2 and 3 tie at 0.5 (2 first by id), then 5
+    (0.1); with n = 2: 4 and 2. Course 2 has one neighbour: kept. The mask follows the
+    input order."""
+    mask = nearest_neighbours(
+        np.array([1, 1, 1, 1, 2]),
+        np.array([3, 2, 4, 5, 1]),
+        np.array([0.5, 0.5, 0.9, 0.1, 0.3]),
+        2,
+    )
+    assert mask.tolist() == [False, True, True, False, True]
+
+
+def test_stack_snapshots_names_each_frame() -> None:
+    stacked, name_sql = stack_snapshots(
+        {"evaluation": frame([(1,)], ["x"]), "serving": frame([(2,), (3,)], ["x"])},
+        empty=frame([], ["x"]),
+    )
+    assert stacked["snapshot_index"].tolist() == [0, 1, 1]
+    assert name_sql == "case snapshot_index when 0 then 'evaluation' when 1 then 'serving' end"
+    empty, null_sql = stack_snapshots({}, empty=frame([], ["x"]))
+    assert list(empty.columns) == ["x", "snapshot_index"] and null_sql == "null"
 
 
 def test_als_factors_do_not_depend_on_threads_or_row_order() -> None:

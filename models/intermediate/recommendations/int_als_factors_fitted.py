@@ -11,17 +11,17 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from dataproducts.ranking import stack_snapshots
+
 
 def fit_snapshot(interactions, factors, iterations, regularization, alpha, seed, num_threads=0):
     """Fit ALS on one snapshot's (learner_id, course_id, affinity) rows."""
     from implicit.cpu.als import AlternatingLeastSquares
     from threadpoolctl import threadpool_limits
 
-    learners = np.sort(interactions["learner_id"].unique())
-    courses = np.sort(interactions["course_id"].unique())
-    rows = np.searchsorted(learners, interactions["learner_id"].to_numpy())
-    cols = np.searchsorted(courses, interactions["course_id"].to_numpy())
-    values = interactions["affinity"].to_numpy(dtype=np.float32)
+    learners, rows = np.unique(np.asarray(interactions["learner_id"]), return_inverse=True)
+    courses, cols = np.unique(np.asarray(interactions["course_id"]), return_inverse=True)
+    values = np.asarray(interactions["affinity"], dtype=np.float32)
     matrix = sp.csr_matrix((values, (rows, cols)), shape=(len(learners), len(courses)))
     # canonical order within each row, so the fit does not depend on the row order of
     # the affinity table (a parallel aggregate writes it in no fixed order)
@@ -43,11 +43,10 @@ def fit_snapshot(interactions, factors, iterations, regularization, alpha, seed,
     return learners, np.asarray(als.user_factors), courses, np.asarray(als.item_factors)
 
 
-def to_long(snapshot_index, entity_code, ids, matrix):
+def to_long(entity_code, ids, matrix):
     n, f = matrix.shape
     return pd.DataFrame(
         {
-            "snapshot_index": np.full(n * f, snapshot_index, dtype=np.int16),
             "entity_code": np.full(n * f, entity_code, dtype=np.int8),
             "entity_id": np.repeat(ids.astype(np.int64), f),
             "factor_index": np.tile(np.arange(1, f + 1, dtype=np.int32), n),
@@ -68,37 +67,25 @@ def model(dbt, session):
     snapshot_names = sorted(
         affinities.project("snapshot_name").distinct().df()["snapshot_name"].tolist()
     )
-    frames = []
-    for snapshot_index, snapshot_name in enumerate(snapshot_names):
+    frames = {}
+    for snapshot_name in snapshot_names:
+        # numpy arrays straight from DuckDB (no pandas frame in between)
         interactions = (
             affinities.filter(f"snapshot_name = '{snapshot_name}'")
             .project("learner_id, course_id, affinity")
-            .df()
+            .fetchnumpy()
         )
         learners, learner_factors, courses, course_factors = fit_snapshot(
             interactions, factors, iterations, regularization, alpha, seed
         )
-        frames.append(to_long(snapshot_index, 0, learners, learner_factors))
-        frames.append(to_long(snapshot_index, 1, courses, course_factors))
-    numeric = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(
-            {
-                "snapshot_index": pd.Series(dtype="int16"),
-                "entity_code": pd.Series(dtype="int8"),
-                "entity_id": pd.Series(dtype="int64"),
-                "factor_index": pd.Series(dtype="int32"),
-                "factor_value": pd.Series(dtype="float64"),
-            }
+        frames[snapshot_name] = pd.concat(
+            [to_long(0, learners, learner_factors), to_long(1, courses, course_factors)],
+            ignore_index=True,
         )
-    )
     # text columns are added in SQL: as pandas string columns they cost more to hand
     # to DuckDB than the fit
-    snapshot_sql = "".join(
-        f" when {index} then '{name}'" for index, name in enumerate(snapshot_names)
-    )
-    snapshot_sql = f"case snapshot_index{snapshot_sql} end" if snapshot_names else "null"
+    empty = to_long(0, np.array([], dtype=np.int64), np.zeros((0, factors)))
+    numeric, snapshot_sql = stack_snapshots(frames, empty=empty)
     return session.from_df(numeric).project(
         f"""
         cast({snapshot_sql} as varchar) as snapshot_name,

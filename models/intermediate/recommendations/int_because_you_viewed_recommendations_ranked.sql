@@ -30,6 +30,23 @@ courses as (
 
 ),
 
+listed_learners as (
+
+    select * from {{ ref('int_recommendation_learners_sampled') }}
+
+),
+
+listed_affinities as (
+
+    select affinities.*
+    from affinities
+    inner join listed_learners
+        on
+            affinities.snapshot_name = listed_learners.snapshot_name
+            and affinities.learner_id = listed_learners.learner_id
+
+),
+
 anchors_ranked as (
 
     select
@@ -40,7 +57,7 @@ anchors_ranked as (
             partition by snapshot_name, learner_id
             order by last_viewed_or_enrolled_at desc, course_id asc
         ) as recency_rank
-    from affinities
+    from listed_affinities
     where last_viewed_or_enrolled_at is not null
 
 ),
@@ -51,7 +68,7 @@ consumed_counts as (
         snapshot_name,
         learner_id,
         count(*) as n_consumed
-    from affinities
+    from listed_affinities
     where is_consumed
     group by
         snapshot_name,

@@ -5,10 +5,18 @@
     similarity = jaccard (default), lift or cosine of those counts (var
     recommendations_similarity). Pairs seen together by fewer than
     recommendations_min_cooccurrence learners are dropped. Both directions are
-    stored; similarity_rank orders each course's neighbours (ties by course id).
-    One self-join for every snapshot: each learner-course pair carries a 0/1 flag per
-    snapshot, the join counts each unordered pair once (course_id < similar_course_id)
-    with one conditional count per snapshot, and the mirror rows are added after.
+    stored. Neighbours are not ranked here: each reader ranks the neighbours it can
+    list (because_you_viewed and similar_courses the published ones, recent_activity
+    its recommendations_max_neighbors nearest), so no window runs over every pair.
+    One self-join for every snapshot, on the latest snapshot's learner-course rows: a
+    row exists at an earlier snapshot exactly when first_event_at <= its as_of, so each
+    row carries the number of snapshots it exists at (its level: 1 = the latest only),
+    and a pair of rows exists at as many snapshots as the smaller of the two levels.
+    The join counts each unordered pair once (course_id < similar_course_id), grouped
+    on one packed bigint key (course ids offset and packed in base `course_span`: one
+    hash key instead of two; an id span over 3e9 would overflow it, an error, never a
+    wrong count), with one conditional count per snapshot; counts per course come
+    from one scan; the similarity is computed once per unordered pair, then mirrored.
 -#}
 {%- set snapshot_names = recommendations_snapshot_names() -%}
 {#- a pair counts from one learner up, whatever the var says (0 would keep absent pairs) -#}
@@ -22,19 +30,39 @@ affinities as (
 
 ),
 
-learner_courses as (
+snapshots as (
+
+    select * from {{ ref('int_recommendation_snapshots_defined') }}
+
+),
+
+snapshot_bounds as (
 
     select
-        learner_id,
-        course_id,
         {%- for name in snapshot_names %}
-            max(case when snapshot_name = '{{ name }}' then 1 else 0 end) as in_{{ name }}
+            max(case when snapshot_name = '{{ name }}' then as_of end) as as_of_{{ name }}
             {%- if not loop.last %},{% endif %}
         {%- endfor %}
+    from snapshots
+
+),
+
+learner_courses as (
+
+    {#- the latest snapshot's rows hold every pair; level = snapshots the pair exists at #}
+    select
+        affinities.learner_id,
+        affinities.course_id,
+        case
+            {%- for name in snapshot_names[1:] | reverse %}
+                when affinities.first_event_at <= snapshot_bounds.as_of_{{ name }}
+                    then {{ snapshot_names | length - loop.index0 }}
+            {%- endfor %}
+            else 1
+        end as snapshot_level
     from affinities
-    group by
-        learner_id,
-        course_id
+    cross join snapshot_bounds
+    where affinities.snapshot_name = '{{ snapshot_names[0] }}'
 
 ),
 
@@ -43,7 +71,7 @@ course_learners as (
     select
         course_id,
         {%- for name in snapshot_names %}
-            cast(sum(in_{{ name }}) as {{ dbt.type_bigint() }}) as n_learners_{{ name }}
+            count(case when snapshot_level >= {{ loop.index }} then 1 end) as n_learners_{{ name }}
             {%- if not loop.last %},{% endif %}
         {%- endfor %}
     from learner_courses
@@ -51,15 +79,33 @@ course_learners as (
 
 ),
 
+course_bounds as (
+
+    select
+        min(course_id) as min_course_id,
+        max(course_id) - min(course_id) + 1 as course_span
+    from course_learners
+
+),
+
 cooccurrences as (
 
     select
-        first_course.course_id,
-        second_course.course_id as similar_course_id,
+        (first_course.course_id - course_bounds.min_course_id) * course_bounds.course_span
+        + (second_course.course_id - course_bounds.min_course_id) as pair_key,
         {%- for name in snapshot_names %}
-            cast(
-                sum(first_course.in_{{ name }} * second_course.in_{{ name }}) as {{ dbt.type_bigint() }}
-            ) as n_both_{{ name }}
+            {%- if loop.first %}
+                count(*) as n_both_{{ name }}
+            {%- else %}
+                count(
+                    case
+                        when
+                            first_course.snapshot_level >= {{ loop.index }}
+                            and second_course.snapshot_level >= {{ loop.index }}
+                            then 1
+                    end
+                ) as n_both_{{ name }}
+            {%- endif %}
             {%- if not loop.last %},{% endif %}
         {%- endfor %}
     from learner_courses as first_course
@@ -67,72 +113,79 @@ cooccurrences as (
         on
             first_course.learner_id = second_course.learner_id
             and first_course.course_id < second_course.course_id
+    cross join course_bounds
     group by
-        first_course.course_id,
-        second_course.course_id
+        (first_course.course_id - course_bounds.min_course_id) * course_bounds.course_span
+        + (second_course.course_id - course_bounds.min_course_id)
 
 ),
 
-pairs as (
-
-    {% for name in snapshot_names -%}
-        select
-            '{{ name }}' as snapshot_name,
-            course_id,
-            similar_course_id,
-            n_both_{{ name }} as n_both
-        from cooccurrences
-        where n_both_{{ name }} >= {{ min_cooccurrence }}
-
-        union all
-
-        select
-            '{{ name }}' as snapshot_name,
-            similar_course_id as course_id,
-            course_id as similar_course_id,
-            n_both_{{ name }} as n_both
-        from cooccurrences
-        where n_both_{{ name }} >= {{ min_cooccurrence }}
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-
-),
-
-course_counts as (
-
-    {% for name in snapshot_names -%}
-        select
-            '{{ name }}' as snapshot_name,
-            course_id,
-            n_learners_{{ name }} as n_learners
-        from course_learners
-        where n_learners_{{ name }} > 0
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-
-),
-
-scored as (
+unordered_pairs as (
 
     select
-        pairs.snapshot_name,
-        pairs.course_id,
-        pairs.similar_course_id,
-        pairs.n_both,
-        first_counts.n_learners as n_first,
-        second_counts.n_learners as n_second,
-        {{ recommendations_similarity(
-            'pairs.n_both', 'first_counts.n_learners', 'second_counts.n_learners'
-        ) }} as similarity
-    from pairs
-    inner join course_counts as first_counts
-        on
-            pairs.snapshot_name = first_counts.snapshot_name
-            and pairs.course_id = first_counts.course_id
-    inner join course_counts as second_counts
-        on
-            pairs.snapshot_name = second_counts.snapshot_name
-            and pairs.similar_course_id = second_counts.course_id
+        {{ recommendations_integer_divide('cooccurrences.pair_key', 'course_bounds.course_span') }}
+        + course_bounds.min_course_id as course_id,
+        mod(cooccurrences.pair_key, course_bounds.course_span) + course_bounds.min_course_id
+            as similar_course_id,
+        {%- for name in snapshot_names %}
+            cooccurrences.n_both_{{ name }}
+            {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from cooccurrences
+    cross join course_bounds
+
+),
+
+scored_pairs as (
+
+    {% for name in snapshot_names -%}
+        select
+            '{{ name }}' as snapshot_name,
+            unordered_pairs.course_id,
+            unordered_pairs.similar_course_id,
+            unordered_pairs.n_both_{{ name }} as n_both,
+            first_counts.n_learners_{{ name }} as n_first,
+            second_counts.n_learners_{{ name }} as n_second,
+            {{ recommendations_similarity(
+                'unordered_pairs.n_both_' ~ name,
+                'first_counts.n_learners_' ~ name,
+                'second_counts.n_learners_' ~ name
+            ) }} as similarity
+        from unordered_pairs
+        inner join course_learners as first_counts
+            on unordered_pairs.course_id = first_counts.course_id
+        inner join course_learners as second_counts
+            on unordered_pairs.similar_course_id = second_counts.course_id
+        where unordered_pairs.n_both_{{ name }} >= {{ min_cooccurrence }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+both_directions as (
+
+    select
+        snapshot_name,
+        course_id,
+        similar_course_id,
+        n_both,
+        n_first,
+        n_second,
+        similarity
+    from scored_pairs
+
+    union all
+
+    {#- every similarity is symmetric in the two courses: the mirror swaps the counts #}
+    select
+        snapshot_name,
+        similar_course_id as course_id,
+        course_id as similar_course_id,
+        n_both,
+        n_second as n_first,
+        n_first as n_second,
+        similarity
+    from scored_pairs
 
 ),
 
@@ -141,22 +194,18 @@ final as (
     select
         -- ids
         cast(snapshot_name as {{ dbt.type_string() }}) as snapshot_name,
-        course_id,
-        similar_course_id,
+        cast(course_id as {{ dbt.type_bigint() }}) as course_id,
+        cast(similar_course_id as {{ dbt.type_bigint() }}) as similar_course_id,
 
         -- numerics
-        n_both,
-        n_first,
-        n_second,
+        cast(n_both as {{ dbt.type_bigint() }}) as n_both,
+        cast(n_first as {{ dbt.type_bigint() }}) as n_first,
+        cast(n_second as {{ dbt.type_bigint() }}) as n_second,
         cast(similarity as double precision) as similarity,
-        row_number() over (
-            partition by snapshot_name, course_id
-            order by similarity desc, similar_course_id asc
-        ) as similarity_rank,
 
         -- strings
         cast('{{ var("recommendations_similarity") }}' as {{ dbt.type_string() }}) as method
-    from scored
+    from both_directions
 
 )
 

@@ -3,12 +3,18 @@
     affinity = sum over events up to the snapshot of
                event_weight * 0.5 ^ ((as_of - occurred_at) / half_life).
     Also whether the course is consumed (enrolled in, started or completed: never
-    recommended again) and when it was last viewed or enrolled in (the anchor of
-    because_you_viewed).
-    One pass over the events for every snapshot: each (learner, course) group carries
-    one set of conditional aggregates per snapshot (an event counts for a snapshot when
-    it happened at or before its as_of), then becomes one row per snapshot where it
-    has events. Same per-event arithmetic as one query per snapshot, a third of the work.
+    recommended again), when it was last viewed or enrolled in (the anchor of
+    because_you_viewed) and when the learner first touched it (the same at every
+    snapshot: a pair exists at a snapshot exactly when first_event_at <= its as_of, which
+    lets int_course_similarities_scored read one snapshot's rows for all of them).
+    One pass over the events for every snapshot. The snapshots are nested (training <=
+    evaluation <= serving), so each event gets its level, the number of snapshots it
+    counts for (1 = the latest only), and one power, its decay to the latest snapshot;
+    the events are first summed per (learner, course, level) with six aggregates, then
+    each snapshot takes the levels that count for it. An event's decay to an earlier
+    snapshot is its decay to the latest one divided by the decay between the two
+    snapshots: 0.5 ^ ((as_of - t) / h) = 0.5 ^ ((latest - t) / h) / 0.5 ^ ((latest - as_of) / h),
+    so the sum is divided once instead of one power per event and snapshot.
 -#}
 {%- set snapshot_names = recommendations_snapshot_names() -%}
 {%- set consumed_types = "'enroll', 'item_start', 'item_complete', 'quiz_submit', 'course_complete'" -%}
@@ -43,12 +49,17 @@ weighted_events as (
     select
         events.learner_id,
         events.course_id,
-        events.event_type,
         events.occurred_at,
-        {{ recommendations_event_weight('events.event_type') }} as event_weight,
-        {%- for name in snapshot_names %}
-            snapshot_bounds.as_of_{{ name }},
-        {%- endfor %}
+        {{ recommendations_event_weight('events.event_type') }}
+        * {{ recommendations_time_decay('events.occurred_at', 'snapshot_bounds.latest_as_of') }}
+            as decayed_weight,
+        case
+            {%- for name in snapshot_names[1:] | reverse %}
+                when events.occurred_at <= snapshot_bounds.as_of_{{ name }}
+                    then {{ snapshot_names | length - loop.index0 }}
+            {%- endfor %}
+            else 1
+        end as snapshot_level,
         case when events.event_type in ({{ consumed_types }}) then 1 else 0 end as is_consuming_event,
         case when events.event_type in ('course_view', 'enroll') then events.occurred_at end as viewed_or_enrolled_at
     from events
@@ -57,31 +68,49 @@ weighted_events as (
 
 ),
 
-aggregated as (
+level_sums as (
 
     select
         learner_id,
         course_id,
-        {%- for name in snapshot_names %}
-            sum(
-                case
-                    when occurred_at <= as_of_{{ name }}
-                        then event_weight * {{ recommendations_time_decay('occurred_at', 'as_of_' ~ name) }}
-                end
-            ) as affinity_{{ name }},
-            count(case when occurred_at <= as_of_{{ name }} then 1 end) as n_events_{{ name }},
-            max(case when occurred_at <= as_of_{{ name }} then is_consuming_event else 0 end)
-                as consumed_flag_{{ name }},
-            max(
-                case when occurred_at <= as_of_{{ name }} then viewed_or_enrolled_at end
-            ) as last_viewed_or_enrolled_at_{{ name }},
-            max(case when occurred_at <= as_of_{{ name }} then occurred_at end) as last_event_at_{{ name }}
-            {%- if not loop.last %},{% endif %}
-        {%- endfor %}
+        snapshot_level,
+        sum(decayed_weight) as decayed_weight,
+        count(*) as n_events,
+        max(is_consuming_event) as consumed_flag,
+        max(viewed_or_enrolled_at) as last_viewed_or_enrolled_at,
+        max(occurred_at) as last_event_at,
+        min(occurred_at) as first_event_at
     from weighted_events
     group by
         learner_id,
-        course_id
+        course_id,
+        snapshot_level
+
+),
+
+aggregated as (
+
+    select
+        level_sums.learner_id,
+        level_sums.course_id,
+        {%- for name in snapshot_names %}
+            sum(case when level_sums.snapshot_level >= {{ loop.index }} then level_sums.decayed_weight end)
+                as decayed_weight_{{ name }},
+            sum(case when level_sums.snapshot_level >= {{ loop.index }} then level_sums.n_events end)
+                as n_events_{{ name }},
+            max(case when level_sums.snapshot_level >= {{ loop.index }} then level_sums.consumed_flag else 0 end)
+                as consumed_flag_{{ name }},
+            max(
+                case when level_sums.snapshot_level >= {{ loop.index }} then level_sums.last_viewed_or_enrolled_at end
+            ) as last_viewed_or_enrolled_at_{{ name }},
+            max(case when level_sums.snapshot_level >= {{ loop.index }} then level_sums.last_event_at end)
+                as last_event_at_{{ name }},
+        {%- endfor %}
+        min(level_sums.first_event_at) as first_event_at
+    from level_sums
+    group by
+        level_sums.learner_id,
+        level_sums.course_id
 
 ),
 
@@ -90,15 +119,19 @@ per_snapshot as (
     {% for name in snapshot_names -%}
         select
             '{{ name }}' as snapshot_name,
-            learner_id,
-            course_id,
-            affinity_{{ name }} as affinity,
-            n_events_{{ name }} as n_events,
-            consumed_flag_{{ name }} as consumed_flag,
-            last_viewed_or_enrolled_at_{{ name }} as last_viewed_or_enrolled_at,
-            last_event_at_{{ name }} as last_event_at
+            aggregated.learner_id,
+            aggregated.course_id,
+            aggregated.decayed_weight_{{ name }}
+            / {{ recommendations_time_decay('snapshot_bounds.as_of_' ~ name, 'snapshot_bounds.latest_as_of') }}
+                as affinity,
+            aggregated.n_events_{{ name }} as n_events,
+            aggregated.consumed_flag_{{ name }} as consumed_flag,
+            aggregated.last_viewed_or_enrolled_at_{{ name }} as last_viewed_or_enrolled_at,
+            aggregated.last_event_at_{{ name }} as last_event_at,
+            aggregated.first_event_at
         from aggregated
-        where n_events_{{ name }} > 0
+        cross join snapshot_bounds
+        where aggregated.n_events_{{ name }} > 0
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
@@ -114,12 +147,13 @@ final as (
 
         -- numerics
         cast(affinity as double precision) as affinity,
-        n_events,
+        cast(n_events as {{ dbt.type_bigint() }}) as n_events,
 
         -- booleans
         consumed_flag = 1 as is_consumed,
 
         -- timestamps
+        first_event_at,
         last_viewed_or_enrolled_at,
         last_event_at
     from per_snapshot

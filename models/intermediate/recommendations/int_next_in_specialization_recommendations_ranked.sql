@@ -5,7 +5,7 @@
     course id) that the learner has not consumed. Score = the learner's total
     affinity for the specialization's courses, so the specialization the learner
     is most engaged in comes first; ties by course id. The anchor is the furthest
-    course consumed.
+    course consumed. Listed learners only (int_recommendation_learners_sampled).
 -#}
 
 with
@@ -19,6 +19,12 @@ affinities as (
 courses as (
 
     select * from {{ ref('stg_raw__courses') }}
+
+),
+
+listed_learners as (
+
+    select * from {{ ref('int_recommendation_learners_sampled') }}
 
 ),
 
@@ -54,6 +60,10 @@ learner_specialization_courses as (
             order by specialization_courses.specialization_position desc, affinities.course_id asc
         ) as furthest_rank
     from affinities
+    inner join listed_learners
+        on
+            affinities.snapshot_name = listed_learners.snapshot_name
+            and affinities.learner_id = listed_learners.learner_id
     inner join specialization_courses
         on affinities.course_id = specialization_courses.course_id
     where affinities.is_consumed

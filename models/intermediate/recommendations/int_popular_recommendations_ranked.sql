@@ -1,5 +1,6 @@
 {#-
-    Module popular (cold start), for every learner signed up by the snapshot:
+    Module popular (cold start), for every learner signed up by the snapshot (at the
+    evaluation and training snapshots, the sampled ones: int_recommendation_learners_sampled):
     the popular ranking of the learner's language (trending in the language first,
     then the global ranking) without the courses the learner has consumed; top k.
     Only the first k + (courses consumed) positions of the ranking are read: that
@@ -15,9 +16,9 @@ learners as (
 
 ),
 
-snapshots as (
+listed_learners as (
 
-    select * from {{ ref('int_recommendation_snapshots_defined') }}
+    select * from {{ ref('int_recommendation_learners_sampled') }}
 
 ),
 
@@ -50,17 +51,17 @@ consumed_counts as (
 learners_in_snapshot as (
 
     select
-        snapshots.snapshot_name,
+        listed_learners.snapshot_name,
         learners.learner_id,
         coalesce(learners.language, '') as language,
         coalesce(consumed_counts.n_consumed, 0) as n_consumed
-    from learners
-    inner join snapshots
-        on learners.signed_up_at <= snapshots.as_of
+    from listed_learners
+    inner join learners
+        on listed_learners.learner_id = learners.learner_id
     left join consumed_counts
         on
-            snapshots.snapshot_name = consumed_counts.snapshot_name
-            and learners.learner_id = consumed_counts.learner_id
+            listed_learners.snapshot_name = consumed_counts.snapshot_name
+            and listed_learners.learner_id = consumed_counts.learner_id
 
 ),
 

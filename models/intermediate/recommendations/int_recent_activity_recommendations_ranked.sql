@@ -3,6 +3,7 @@
     score = sum over the learner's courses i of affinity(learner, i) * similarity(i, course),
     over the recommendations_max_neighbors most similar courses of each i (item-kNN pruning).
     Only published courses the learner has not consumed; top k by score, ties by course id.
+    Listed learners only (int_recommendation_learners_sampled).
     Rows that cannot change a list are dropped before the (learner, course) sum, the
     costly step: neighbours that are unpublished and courses with zero affinity (they
     add 0; a course reached only through them scores 0 and is never listed).
@@ -55,19 +56,40 @@ courses as (
 
 ),
 
+listed_learners as (
+
+    select * from {{ ref('int_recommendation_learners_sampled') }}
+
+),
+
+neighbours_ranked as (
+
+    select
+        snapshot_name,
+        course_id,
+        similar_course_id,
+        similarity,
+        row_number() over (
+            partition by snapshot_name, course_id
+            order by similarity desc, similar_course_id asc
+        ) as similarity_rank
+    from similarities
+
+),
+
 neighbours as (
 
     select
-        similarities.snapshot_name,
-        similarities.course_id,
-        similarities.similar_course_id,
-        similarities.similarity
-    from similarities
+        neighbours_ranked.snapshot_name,
+        neighbours_ranked.course_id,
+        neighbours_ranked.similar_course_id,
+        neighbours_ranked.similarity
+    from neighbours_ranked
     inner join courses
         on
-            similarities.similar_course_id = courses.course_id
+            neighbours_ranked.similar_course_id = courses.course_id
             and courses.is_published
-    where similarities.similarity_rank <= {{ var('recommendations_max_neighbors') | int }}
+    where neighbours_ranked.similarity_rank <= {{ var('recommendations_max_neighbors') | int }}
 
 ),
 
@@ -79,6 +101,10 @@ scores as (
         neighbours.similar_course_id as course_id,
         sum(affinities.affinity * neighbours.similarity) as score
     from affinities
+    inner join listed_learners
+        on
+            affinities.snapshot_name = listed_learners.snapshot_name
+            and affinities.learner_id = listed_learners.learner_id
     inner join neighbours
         on
             affinities.snapshot_name = neighbours.snapshot_name

@@ -1,7 +1,9 @@
 {#-
     Candidates of the for_you regression: every course any other module lists
-    for the learner at a snapshot, with its features (see the YAML) and, where
-    the snapshot has a label window, whether the learner enrolled in it then.
+    for the learner at a snapshot (listed learners: everyone at serving, the
+    evaluation sample of int_recommendation_learners_sampled before), with its
+    features (see the YAML) and, where the snapshot has a label window, whether
+    the learner enrolled in it then.
 -#}
 {%- set candidate_modules = ['recent_activity', 'because_you_viewed', 'next_in_specialization', 'popular'] -%}
 {%- if recommendations_python_modules_enabled() -%}
@@ -22,6 +24,12 @@ with
 affinities as (
 
     select * from {{ ref('int_learner_course_affinities_decayed') }}
+
+),
+
+listed_learners as (
+
+    select * from {{ ref('int_recommendation_learners_sampled') }}
 
 ),
 
@@ -72,10 +80,15 @@ module_rows as (
 
 active_learners as (
 
+    {#- learners with any activity, among the listed ones (the evaluation sample) #}
     select distinct
-        snapshot_name,
-        learner_id
+        affinities.snapshot_name,
+        affinities.learner_id
     from affinities
+    inner join listed_learners
+        on
+            affinities.snapshot_name = listed_learners.snapshot_name
+            and affinities.learner_id = listed_learners.learner_id
 
 ),
 
@@ -124,6 +137,10 @@ domain_affinities as (
         difficulty_levels.domain,
         sum(affinities.affinity) as domain_affinity
     from affinities
+    inner join listed_learners
+        on
+            affinities.snapshot_name = listed_learners.snapshot_name
+            and affinities.learner_id = listed_learners.learner_id
     inner join difficulty_levels
         on affinities.course_id = difficulty_levels.course_id
     group by
@@ -154,6 +171,10 @@ learner_levels as (
         affinities.learner_id,
         max(difficulty_levels.difficulty_level) as max_level_consumed
     from affinities
+    inner join listed_learners
+        on
+            affinities.snapshot_name = listed_learners.snapshot_name
+            and affinities.learner_id = listed_learners.learner_id
     inner join difficulty_levels
         on affinities.course_id = difficulty_levels.course_id
     where affinities.is_consumed

@@ -5,6 +5,14 @@
     never evaluated on the enrollments it was fitted to).
 -#}
 {%- set window_days = var('recommendations_evaluation_days') | int -%}
+{#- the snapshots must be nested (training before evaluation before serving): the models
+    that compute every snapshot in one pass rely on it -#}
+{%- if window_days <= 0 -%}
+    {{ exceptions.raise_compiler_error(
+        "var recommendations_evaluation_days must be a positive number of days, got "
+        ~ var('recommendations_evaluation_days')
+    ) }}
+{%- endif -%}
 
 with
 

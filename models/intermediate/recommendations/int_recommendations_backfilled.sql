@@ -22,6 +22,12 @@ affinities as (
 
 ),
 
+listed_learners as (
+
+    select * from {{ ref('int_recommendation_learners_sampled') }}
+
+),
+
 popular as (
 
     select * from {{ ref('int_popular_recommendations_ranked') }}
@@ -87,11 +93,16 @@ module_names as (
 
 active_learners as (
 
+    {#- learners with any activity, among the listed ones (the evaluation sample) #}
     select distinct
-        snapshot_name,
-        learner_id
+        affinities.snapshot_name,
+        affinities.learner_id
     from affinities
-    where snapshot_name in ({{ listed_sql }})
+    inner join listed_learners
+        on
+            affinities.snapshot_name = listed_learners.snapshot_name
+            and affinities.learner_id = listed_learners.learner_id
+    where affinities.snapshot_name in ({{ listed_sql }})
 
 ),
 

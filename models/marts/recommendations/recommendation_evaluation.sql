@@ -15,7 +15,9 @@
     recommended / distinct courses interacted with before the cutoff; novelty =
     mean over recommended rows of -log2(learners of the course / learner-course
     pairs) before the cutoff (0 for a course nobody had touched). The popularity
-    baseline is the popular module's list evaluated on the same learners.
+    baseline is the popular module's list evaluated on the same learners. Lists exist
+    for the evaluation sample of learners (int_recommendation_learners_sampled; its
+    share of learners is in sample_share), so every metric is over that sample.
 -#}
 {%- set k = var('recommendations_k') | int -%}
 
@@ -42,6 +44,21 @@ events as (
 snapshots as (
 
     select * from {{ ref('int_recommendation_snapshots_defined') }}
+
+),
+
+sampled_learners as (
+
+    select * from {{ ref('int_recommendation_learners_sampled') }}
+
+),
+
+evaluation_sample as (
+
+    {#- an aggregate, so one row even when nobody is listed #}
+    select max(sample_share) as sample_share
+    from sampled_learners
+    where snapshot_name = 'evaluation'
 
 ),
 
@@ -301,6 +318,7 @@ final as (
         cast(coalesce(baseline_metrics.recall_at_k, 0) as double precision) as baseline_recall_at_k,
         cast(coalesce(baseline_metrics.ndcg_at_k, 0) as double precision) as baseline_ndcg_at_k,
         cast(coalesce(baseline_metrics.map_at_k, 0) as double precision) as baseline_map_at_k,
+        cast(evaluation_sample.sample_share as double precision) as sample_share,
 
         -- timestamps
         cast(evaluation_snapshot.as_of as timestamp) as cutoff_at,
@@ -308,6 +326,7 @@ final as (
     from list_stats
     cross join catalog
     cross join evaluation_snapshot
+    cross join evaluation_sample
     left join module_metrics
         on list_stats.module = module_metrics.module
     left join baseline_metrics
