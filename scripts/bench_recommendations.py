@@ -8,11 +8,14 @@
 2. ALS: the fit (int_als_factors_fitted) and the scoring (int_als_recommendations_ranked)
    times within that run, and a run of the ALS models alone afterwards (timed the same way).
 3. Item-to-item similarity, ours vs a reference in one run, on the same interactions (the
-   distinct learner-course pairs of the serving snapshot): ours = the compiled SQL of
-   int_course_similarities_scored on DuckDB over those pairs (the serving snapshot's
-   affinity rows and its snapshot row, the model's inputs for one snapshot), materialized
-   in memory (every ordered pair with its counts and similarity: the model no longer ranks
-   neighbours, its readers rank the ones they list); the reference =
+   distinct learner-course pairs of the serving snapshot, in memory, sorted by learner as
+   the model reads them): ours = ``dataproducts.recommendations.snapshot_similarities``,
+   the kernel of the dbt Python model int_course_similarities_computed (the DuckDB path:
+   every ordered pair with its counts and similarity, as numpy arrays); also timed, the
+   PostgreSQL path: the compiled SQL of int_course_similarities_scored with Python models
+   off, run on DuckDB over those pairs (the serving snapshot's affinity rows and its
+   snapshot row, the model's inputs for one snapshot), materialized in memory; its rows
+   must equal the kernel's. The reference =
    microsoft/recommenders' ``SARSingleNode.fit`` (same similarity, threshold = our
    ``recommendations_min_cooccurrence``, no time decay) when the package imports, else
    the numpy/scipy implementation of the same formulas
@@ -49,7 +52,10 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))
 
-from dataproducts.recommendations import cooccurrence_similarity  # noqa: E402
+from dataproducts.recommendations import (  # noqa: E402
+    cooccurrence_similarity,
+    snapshot_similarities,
+)
 
 DBT = Path(sys.executable).parent / "dbt"
 PART = ["path:models/intermediate/recommendations", "path:models/marts/recommendations"]
@@ -178,8 +184,21 @@ def _top_lists(
 
 
 def bench_similarity(duckdb_path: Path, target_path: Path, k: int = 10, runs: int = 3) -> dict:
+    # the PostgreSQL path's SQL (the build above compiled the DuckDB one: a view)
+    sql_target = target_path / "sql-path"
+    dbt(
+        [
+            "compile",
+            "--select",
+            "int_course_similarities_scored",
+            "--vars",
+            "{recommendations_python_modules: false}",
+        ],
+        duckdb_path,
+        sql_target,
+    )
     compiled = next(
-        (target_path / "compiled").rglob("int_course_similarities_scored.sql")
+        (sql_target / "compiled").rglob("int_course_similarities_scored.sql")
     ).read_text()
     project = yaml.safe_load((REPO / "dbt_project.yml").read_text())
     min_cooccurrence = max(int(project["vars"]["recommendations_min_cooccurrence"]), 1)
@@ -206,11 +225,33 @@ def bench_similarity(duckdb_path: Path, target_path: Path, k: int = 10, runs: in
     with duckdb.connect() as con:
         con.from_df(rows).create("bench_affinities")
         con.from_df(snapshots).create("bench_snapshots")
-        ours_seconds, _ = _best_of(
+        sql_seconds, _ = _best_of(
             runs, lambda: con.execute(f"create or replace table ours as {ours_sql}")
         )
-        ours = con.execute("select course_id, similar_course_id, similarity, method from ours").df()
-    method = str(ours["method"].iloc[0])
+        sql = con.execute(
+            "select course_id, similar_course_id, n_both, n_first, n_second, similarity, method "
+            "from ours"
+        ).df()
+    method = str(sql["method"].iloc[0])
+
+    def kernel() -> pd.DataFrame:
+        return snapshot_similarities(
+            pairs["learner_id"].to_numpy(),
+            pairs["course_id"].to_numpy(),
+            method=method,
+            min_cooccurrence=min_cooccurrence,
+        )[0]
+
+    ours_seconds, ours = _best_of(runs, kernel)
+    # the DuckDB path (the kernel) and the PostgreSQL path (the SQL) give the same rows
+    paths = ours.merge(sql, on=["course_id", "similar_course_id"], how="outer", indicator=True)
+    paths_equal = bool(
+        (paths["_merge"] == "both").all()
+        and all(
+            (paths[f"{c}_x"] == paths[f"{c}_y"]).all() for c in ("n_both", "n_first", "n_second")
+        )
+        and (paths["similarity_x"] == paths["similarity_y"]).all()
+    )
 
     sar = _sar_reference()
     if sar is not None:
@@ -287,6 +328,8 @@ def bench_similarity(duckdb_path: Path, target_path: Path, k: int = 10, runs: in
         "courses_same_top": agree,
         "courses_same_top_ties_by_id": agree_ties,
         "ours_seconds": ours_seconds,
+        "sql_seconds": sql_seconds,
+        "sql_equals_kernel": paths_equal,
         "reference_seconds": reference_seconds,
         "reference": reference_name,
         "speedup": reference_seconds / ours_seconds,
@@ -345,6 +388,10 @@ def markdown(
         f"{similarity['reference_seconds']:.2f} s ({ratio:.2f}x) | "
         f"≥ {TARGETS['similarity_speedup']:.0f}x"
         f"{'' if ratio >= TARGETS['similarity_speedup'] else ' — not met'} |",
+        f"| … the PostgreSQL path (the SQL model on DuckDB, same pairs) | "
+        f"{similarity['sql_seconds']:.2f} s "
+        f"({similarity['reference_seconds'] / similarity['sql_seconds']:.2f}x); same rows "
+        f"as ours: {'yes' if similarity['sql_equals_kernel'] else 'NO'} | |",
         f"| … same top-10 similar courses | {similarity['courses_same_top']:,} of "
         f"{similarity['courses']:,} courses; {similarity['courses_same_top_ties_by_id']:,} "
         "when similarities equal to 12 decimals count as ties | all |",
@@ -360,9 +407,12 @@ def markdown(
         f"{similarity['reference']}; {similarity['pairs_ours']:,} ordered course pairs ours, "
         f"{similarity['pairs_reference']:,} reference, {similarity['pairs_only_one_side']:,} on "
         f"one side only, max |Δ similarity| {similarity['max_abs_similarity_diff']:.1e}. "
-        "Ours is the SQL model on DuckDB (all cores): co-occurrence counts, similarity, both "
-        "directions, materialized; the reference time is the fit alone (single-threaded "
-        "numpy/scipy). "
+        "Ours is the kernel of the dbt Python model int_course_similarities_computed "
+        "(dataproducts.recommendations.snapshot_similarities, the DuckDB path: int32 sparse "
+        "X.T @ X, upper triangle, similarity once per unordered pair, mirrored; "
+        "single-threaded) on the same in-memory pairs as the reference's fit; the SQL "
+        "model's time on DuckDB (all cores) is the PostgreSQL path's. The reference time "
+        "is the fit alone (single-threaded numpy/scipy). "
         "Where the top-10 lists differ, two neighbours have the same similarity (the same "
         "fraction of co-occurrence counts): ours computes it exactly and breaks the tie by "
         "course id, the reference's value is off in the last bit and decides it.",

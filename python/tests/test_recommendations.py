@@ -26,6 +26,7 @@ from dataproducts.recommendations import (
     cooccurrence_similarity,
     ranking_metrics,
     recommendations_for,
+    snapshot_similarities,
     top_similar,
 )
 
@@ -135,6 +136,92 @@ def test_cooccurrence_similarity_hand_case() -> None:
     }
     ranked = top_similar(cooccurrence_similarity(interactions, "jaccard"), k=1)
     assert ranked[ranked["item"] == 10]["similar_item"].tolist() == [11]
+
+
+def _pairs(frame: pd.DataFrame) -> dict[tuple[int, int], tuple]:
+    return {
+        (r.course_id, r.similar_course_id): (r.n_both, r.n_first, r.n_second, r.similarity)
+        for r in frame.itertuples()
+    }
+
+
+def test_snapshot_similarities_hand_case_per_snapshot() -> None:
+    """The kernel of int_course_similarities_computed on the unit test's case (YAML
+    test_jaccard_similarity_from_cooccurrence), rows given out of learner order and one
+    (learner, course) pair twice. Learners and courses, with the snapshots each row
+    exists at (level): 1 {10 (3), 11 (1: after the evaluation as_of)}, 2 {10 (3), 11 (3)},
+    3 {10 (3), 12 (3)}, 4 {11 (3)}, 5 {12 (3)}.
+    Level 1 (serving): n(10) = 3, n(11) = 3, n(12) = 2; together (10, 11) = 2, (10, 12) = 1.
+      jaccard 2/(3+3-2) = 1/2 and 1/(3+2-1) = 1/4; lift 2/9 and 1/6; cosine 2/3, 1/sqrt(6).
+    Levels 2 and 3 (without learner 1's course 11): n(10) = 3, n(11) = 2, n(12) = 2;
+      (10, 11) = 1, (10, 12) = 1: jaccard 1/(3+2-1) = 1/4 both; lift 1/6 both;
+      cosine 1/sqrt(6) both.
+    min_cooccurrence = 2 keeps only (10, 11) at level 1 and nothing at levels 2-3."""
+    learners = np.array([3, 1, 2, 1, 2, 3, 4, 5, 2])
+    courses = np.array([10, 10, 10, 11, 11, 12, 11, 12, 11])
+    levels = np.array([3, 3, 3, 1, 3, 3, 3, 3, 3])
+    r6 = 1 / math.sqrt(6)
+    expected = {
+        "jaccard": [{(10, 11): (2, 3, 3, 0.5), (10, 12): (1, 3, 2, 0.25)}]
+        + [{(10, 11): (1, 3, 2, 0.25), (10, 12): (1, 3, 2, 0.25)}] * 2,
+        "lift": [{(10, 11): (2, 3, 3, 2 / 9), (10, 12): (1, 3, 2, 1 / 6)}]
+        + [{(10, 11): (1, 3, 2, 1 / 6), (10, 12): (1, 3, 2, 1 / 6)}] * 2,
+        "cosine": [{(10, 11): (2, 3, 3, 2 / 3), (10, 12): (1, 3, 2, r6)}]
+        + [{(10, 11): (1, 3, 2, r6), (10, 12): (1, 3, 2, r6)}] * 2,
+    }
+    for method, per_level in expected.items():
+        frames = snapshot_similarities(learners, courses, levels, 3, method)
+        assert len(frames) == 3
+        for level, (frame, want) in enumerate(zip(frames, per_level, strict=True), start=1):
+            got = _pairs(frame)
+            # both directions, the mirror with n_first and n_second swapped
+            mirrored = {(b, a): (nb, n2, n1, sim) for (a, b), (nb, n1, n2, sim) in want.items()}
+            assert set(got) == set(want) | set(mirrored), (method, level)
+            for pair, (n_both, n_first, n_second, sim) in {**want, **mirrored}.items():
+                assert got[pair][:3] == (n_both, n_first, n_second), (method, level, pair)
+                assert got[pair][3] == pytest.approx(sim, rel=1e-15), (method, level, pair)
+    thresholded = snapshot_similarities(learners, courses, levels, 3, "jaccard", 2)
+    assert set(_pairs(thresholded[0])) == {(10, 11), (11, 10)}
+    assert len(thresholded[1]) == len(thresholded[2]) == 0
+    half = snapshot_similarities(learners, courses, levels, 3, "jaccard", mirrored=False)
+    assert set(_pairs(half[0])) == {(10, 11), (10, 12)}
+
+
+@pytest.mark.parametrize("method", ["jaccard", "lift", "cosine"])
+def test_snapshot_similarities_equal_cooccurrence_similarity(method: str) -> None:
+    """On random interactions (unsorted, with repeated pairs), every level of the kernel
+    equals cooccurrence_similarity() (np.unique indices, full X.T @ X) on the rows that
+    exist at that level: same pairs, same counts, same similarity to the last bit (the
+    same float64 operations on the same counts)."""
+    rng = np.random.default_rng(7)
+    n = 4000
+    learners = rng.integers(0, 300, n)
+    courses = rng.integers(5, 60, n)
+    # a repeated pair carries the same level, as rows of one (learner, course) do
+    levels = (learners * 7 + courses) % 3 + 1
+    for min_cooccurrence in (1, 3):
+        frames = snapshot_similarities(learners, courses, levels, 3, method, min_cooccurrence)
+        for level, frame in enumerate(frames, start=1):
+            keep = levels >= level
+            ref = cooccurrence_similarity(
+                pd.DataFrame({"user": learners[keep], "item": courses[keep]}),
+                method,
+                min_cooccurrence,
+            )
+            got = frame.sort_values(["course_id", "similar_course_id"]).reset_index(drop=True)
+            ref = ref.sort_values(["item", "similar_item"]).reset_index(drop=True)
+            assert len(got) == len(ref) > 0, (level, min_cooccurrence)
+            assert (got["course_id"].to_numpy() == ref["item"].to_numpy()).all()
+            assert (got["similar_course_id"].to_numpy() == ref["similar_item"].to_numpy()).all()
+            assert (got["n_both"].to_numpy() == ref["n_both"].to_numpy()).all()
+            assert (got["similarity"].to_numpy() == ref["similarity"].to_numpy()).all()
+    # ids too sparse for the dense lookup take the np.unique path: the same rows, shifted
+    shift = 10**12
+    sparse = snapshot_similarities(learners, courses + shift, levels, 3, method)
+    dense = snapshot_similarities(learners, courses, levels, 3, method)
+    for got, want in zip(sparse, dense, strict=True):
+        assert (got["course_id"].to_numpy() == want["course_id"].to_numpy() + shift).all()
+        assert got["similarity"].tolist() == want["similarity"].tolist()
 
 
 def test_unknown_similarity_method_says_what_to_use() -> None:
@@ -434,6 +521,33 @@ def test_python_scoring_equals_the_sql_path(duckdb_build, postgres_build) -> Non
     for column in ("snapshot_name", "learner_id", "module_rank", "course_id"):
         assert duck[column].astype(str).tolist() == pg[column].astype(str).tolist(), column
     assert duck["score"].to_numpy() == pytest.approx(pg["score"].astype(float).to_numpy())
+
+
+@pytest.mark.postgres
+def test_python_similarities_equal_the_sql_path(duckdb_build, postgres_build) -> None:
+    """int_course_similarities_scored: DuckDB reads int_course_similarities_computed (the
+    sparse matrix product), PostgreSQL runs the SQL self-join. Same generated data, so
+    every snapshot must have the same ordered pairs, the same counts and the same
+    similarity (the same float64 operations on the same integers)."""
+    sql = (
+        "select snapshot_name, course_id, similar_course_id, n_both, n_first, n_second, "
+        "similarity, method from intermediate.int_course_similarities_scored "
+        "order by snapshot_name, course_id, similar_course_id"
+    )
+    duck = duckdb_build.query(sql)
+    pg = postgres_build.query(sql)
+    assert duckdb_build.scalar(
+        "select count(*) from intermediate.int_course_similarities_computed"
+    ) == len(duck), "DuckDB must read the Python path"
+    assert len(duck) == len(pg) > 0
+    assert set(duck["snapshot_name"]) == {"serving", "evaluation", "training"}
+    for column in ("snapshot_name", "course_id", "similar_course_id", "method"):
+        assert duck[column].astype(str).tolist() == pg[column].astype(str).tolist(), column
+    for column in ("n_both", "n_first", "n_second"):
+        assert (duck[column].to_numpy() == pg[column].astype("int64").to_numpy()).all(), column
+    assert duck["similarity"].to_numpy() == pytest.approx(
+        pg["similarity"].astype(float).to_numpy(), rel=1e-15
+    )
 
 
 def test_modules_per_engine_and_cold_start(warehouse) -> None:

@@ -17,12 +17,48 @@
     hash key instead of two; an id span over 3e9 would overflow it, an error, never a
     wrong count), with one conditional count per snapshot; counts per course come
     from one scan; the similarity is computed once per unordered pair, then mirrored.
+    Where dbt runs Python models (var recommendations_python_modules, as for
+    recent_activity), the rows come from int_course_similarities_computed, the same
+    definition as a sparse matrix product (X.T @ X of the learner x course matrix,
+    dataproducts.recommendations.snapshot_similarities); this SQL path is what
+    PostgreSQL runs and what the unit tests check (they switch the var off). On the
+    Python path this model is a view over that table.
 -#}
+{{ config(materialized='view' if recommendations_python_modules_enabled() else 'table') }}
 {%- set snapshot_names = recommendations_snapshot_names() -%}
 {#- a pair counts from one learner up, whatever the var says (0 would keep absent pairs) -#}
 {%- set min_cooccurrence = [var('recommendations_min_cooccurrence') | int, 1] | max -%}
 
 with
+
+{% if recommendations_python_modules_enabled() -%}
+    computed as (
+
+        select * from {{ ref('int_course_similarities_computed') }}
+
+    ),
+
+    final as (
+
+        select
+            -- ids
+            snapshot_name,
+            course_id,
+            similar_course_id,
+
+            -- numerics
+            n_both,
+            n_first,
+            n_second,
+            similarity,
+
+            -- strings
+            method
+        from computed
+
+    )
+
+{% else -%}
 
 affinities as (
 
@@ -208,5 +244,7 @@ final as (
     from both_directions
 
 )
+
+{% endif -%}
 
 select * from final
