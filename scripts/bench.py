@@ -35,6 +35,10 @@ STEPS: list[tuple[str, list[list[str]]]] = [
         "recommendations",
         [[PY, "scripts/bench_recommendations.py", "--scale", "medium", "--header"]],
     ),
+    (
+        "recommendations at large",
+        [[PY, "scripts/bench_recommendations.py", "--scale", "large", "--build-only"]],
+    ),
     ("experiments", [[PY, "scripts/bench_experiments.py", "--scale", "medium"]]),
     ("coaching", [[PY, "scripts/bench_build.py", "--product", "coaching", "--scale", "medium"]]),
     ("package", [[PY, "scripts/bench_package.py", "--scale", "medium", "--header"]]),
