@@ -15,9 +15,9 @@ On DuckDB (``<published_dir>`` defaults to ``published/`` next to the warehouse 
         manifest.json                  build id, time, dbt invocation, contracts, row counts
       .lock                            serializes publishers and rollbacks
 
-Publishing writes the new snapshot under a temporary name while the validation gate
-checks the tables being copied (in a second thread, through the same read-only attachment
-of the warehouse), renames it into place, then replaces ``CURRENT`` (write a temporary file, fsync, ``os.replace``). A reader
+Publishing reads each public mart once (sorted by its key), then writes the new snapshot
+under a temporary name while the validation gate checks those very tables in a second
+thread, renames it into place, then replaces ``CURRENT`` (write a temporary file, fsync, ``os.replace``). A reader
 that opened the previous snapshot keeps its open file; a killed publish leaves only a
 temporary directory, removed by the next one; a failed build or gate publishes nothing.
 ``rollback`` makes the previous snapshot current again. The last ``keep`` snapshots are
@@ -48,6 +48,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -363,7 +364,11 @@ def publish(
                 staging / SNAPSHOT_FILE,
                 manifest,
                 build_id,
-                gate=(lambda con: _gate(con, previous, docs_dir, validate=validate)),
+                gate=(
+                    (lambda tables: _gate(tables, previous, docs_dir, validate=True))
+                    if validate
+                    else None
+                ),
                 step=step,
             )
             (staging / MANIFEST_FILE).write_text(json.dumps(snapshot, indent=2, default=str))
@@ -390,20 +395,21 @@ def _duckdb_copy(
     dbt_manifest: Mapping[str, Any],
     build_id: str,
     *,
-    gate: Callable[[Any], dict[str, Any]] | None = None,
+    gate: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None,
     step: Step | None = None,
 ) -> dict[str, Any]:
     """Copy every published relation into a new DuckDB file; the snapshot's manifest.
 
-    ``gate`` (the validation gate) runs in a second thread while the tables are copied,
-    on a cursor of the same connection, reading the build through the same read-only
-    attachment of the warehouse as the copy: it validates exactly what is copied (nothing
-    can write the file meanwhile), and its pandas work overlaps DuckDB's copy. Its result
-    is the manifest's ``validation``; an error of the copy takes precedence over the
-    gate's. ``step`` gets ``"copied"`` and ``"validated"`` as each finishes.
+    With a ``gate`` (the validation gate), each public mart is first read once from the
+    build into an Arrow table, sorted by its suite's key (DuckDB sorts in parallel); then
+    the gate checks those tables in a second thread while DuckDB writes the very same
+    tables into the snapshot: it validates exactly what is copied, its pandas work
+    overlaps DuckDB's writing, and one sort serves both the snapshot's clustering (its
+    leading key column first, so zone maps skip to a learner's rows) and the gate's rank
+    checks. Its result is the manifest's ``validation``; an error of the copy takes
+    precedence over the gate's. Without a gate, each relation is copied straight from the
+    build. ``step`` gets ``"copied"`` and ``"validated"`` as each finishes.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     import duckdb
 
     info = _dbt_info(dbt_manifest)
@@ -432,12 +438,22 @@ def _duckdb_copy(
         )
         # Every contract first: a mismatch publishes nothing and costs nothing.
         checked = [(spec, _checked_columns(spec, actual, f"DuckDB {warehouse}")) for spec in specs]
+        # The gate starts at once and checks each mart as soon as it is read (smallest
+        # first, so it works while DuckDB sorts the big ones).
+        marts = _marts_smallest_first(con, checked) if gate is not None else []
+        read: dict[str, Future] = {spec["relation"]: Future() for spec, _ in marts}
         with ThreadPoolExecutor(1, thread_name_prefix="dataproducts-gate") as pool:
-            gating = pool.submit(gate, con.cursor()) if gate is not None else None
+            gating = pool.submit(gate, read) if gate is not None else None
             try:
-                tables = _duckdb_copy_tables(con, checked)
+                _read_marts(con, marts, read)
+                tables = _duckdb_copy_tables(
+                    con, checked, {name: f.result() for name, f in read.items()}
+                )
                 (step or (lambda _name: None))("copied")
             except BaseException:
+                for pending in read.values():
+                    if not pending.done():  # the gate must not wait for it
+                        pending.set_exception(PublishError("the publish stopped before it"))
                 if gating is not None:
                     gating.cancel()
                     with contextlib.suppress(Exception):
@@ -469,19 +485,73 @@ def _duckdb_copy(
     }
 
 
-def _duckdb_copy_tables(
+def _marts_smallest_first(
     con: Any, checked: list[tuple[dict[str, Any], list[dict[str, str]]]]
+) -> list[tuple[dict[str, Any], list[dict[str, str]]]]:
+    """The public marts among ``checked``, smallest first (DuckDB's estimated rows)."""
+    from .validation import MARTS_SCHEMA
+
+    sizes = dict(
+        con.execute(
+            "select table_name, estimated_size from duckdb_tables() "
+            "where database_name = 'src' and schema_name = ?",
+            [MARTS_SCHEMA],
+        ).fetchall()
+    )
+    marts = [(spec, columns) for spec, columns in checked if spec["schema"] == MARTS_SCHEMA]
+    return sorted(marts, key=lambda sc: sizes.get(sc[0]["relation"], 0))
+
+
+def _read_marts(
+    con: Any,
+    marts: list[tuple[dict[str, Any], list[dict[str, str]]]],
+    into: Mapping[str, Future],
+) -> None:
+    """Read each mart of the attached ``src`` as an Arrow table into its future, sorted by
+    its leading column, then its suite's key (the order in which the gate checks ranks
+    cheaply, see :func:`dataproducts.expectations._rules.ranks_contiguous`)."""
+    from .validation import sort_key
+
+    con.execute("set arrow_large_buffer_size = true")  # pandas' layout of text
+    for spec, columns in marts:
+        names = {c["name"] for c in columns}
+        key = dict.fromkeys(
+            [columns[0]["name"], *(c for c in sort_key(spec["relation"]) if c in names)]
+        )
+        into[spec["relation"]].set_result(
+            con.execute(
+                f"select * from src.{_quote(spec['schema'])}.{_quote(spec['relation'])} "
+                f"order by {', '.join(_quote(c) for c in key)}"
+            ).to_arrow_table()
+        )
+
+
+def _duckdb_copy_tables(
+    con: Any,
+    checked: list[tuple[dict[str, Any], list[dict[str, str]]]],
+    read: Mapping[str, Any],
 ) -> dict[str, dict[str, Any]]:
-    """``create table as`` every relation from the attached ``src``, with its row count."""
+    """Create every relation in the snapshot, with its row count: from its Arrow table in
+    ``read`` (already sorted; inserted in order), else from the attached ``src``. Either
+    way clustered on the leading key column, so zone maps skip to a learner's rows."""
     tables: dict[str, dict[str, Any]] = {}
     for spec, columns in checked:
         schema, relation = _quote(spec["schema"]), _quote(spec["relation"])
         con.execute(f"create schema if not exists {schema}")
-        # clustered on the leading key column, so zone maps skip to a learner's rows
-        con.execute(
-            f"create table {schema}.{relation} as select * from src.{schema}.{relation} "
-            f"order by {_quote(columns[0]['name'])}"
-        )
+        source = f"src.{schema}.{relation}"
+        if spec["relation"] in read:
+            # the build's column types, then the rows the gate checks, in their order
+            con.execute(f"create table {schema}.{relation} as select * from {source} limit 0")
+            con.register("_dataproducts_rows", read[spec["relation"]])
+            try:
+                con.execute(f"insert into {schema}.{relation} select * from _dataproducts_rows")
+            finally:
+                con.unregister("_dataproducts_rows")
+        else:
+            con.execute(
+                f"create table {schema}.{relation} as select * from {source} "
+                f"order by {_quote(columns[0]['name'])}"
+            )
         rows = con.execute(f"select count(*) from {schema}.{relation}").fetchone()[0]
         tables[spec["relation"]] = {**spec, "columns": columns, "rows": int(rows)}
     for spec, _ in checked:
@@ -542,16 +612,16 @@ def _gate(
     *,
     validate: bool,
 ) -> dict[str, Any]:
-    """The validation gate on ``source``: a PostgreSQL URL, or a DuckDB connection with
-    the build attached as ``src``."""
+    """The validation gate on ``source``: a PostgreSQL URL, or the build's marts read as
+    Arrow tables (relation -> table)."""
     if not validate:
         return {"skipped": True}
-    from .validation import validate_build, validate_duckdb_connection
+    from .validation import validate_arrow_tables, validate_build
 
     if isinstance(source, str | Path):
         report = validate_build(source, previous, data_docs_dir=docs_dir)
     else:
-        report = validate_duckdb_connection(source, "src", previous, data_docs_dir=docs_dir)
+        report = validate_arrow_tables(source, previous, data_docs_dir=docs_dir)
     if not report.success:
         raise BuildFailedError(
             f"the validation gate failed ({len(report.failures)} failure(s)); nothing was "

@@ -26,7 +26,8 @@ import logging
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from concurrent.futures import Future
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,31 +144,50 @@ def validate_build(
         )
 
 
-def validate_duckdb_connection(
-    con: Any,
-    catalog: str,
+def validate_arrow_tables(
+    tables: Mapping[str, Any],
     previous_manifest: Mapping[str, Any] | None = None,
     *,
     data_docs_dir: Path | str | None = None,
     schema: str = MARTS_SCHEMA,
     run_name: str | None = None,
 ) -> ValidationReport:
-    """:func:`validate_build` on the database ``catalog`` attached to an open DuckDB
-    connection (the publisher's: it validates the build while it copies it, under the
-    same read-only attachment)."""
+    """:func:`validate_build` on marts already read as Arrow tables (relation name ->
+    ``pyarrow.Table``, or a ``concurrent.futures.Future`` of one; ``recommendations_v1``
+    counts for ``recommendations``): the publisher's, which validates the very tables it
+    writes into the snapshot. Suites run in the order of ``tables``, then the rest."""
+
+    def read(mart: str, categorical: Collection[str] = ()) -> pd.DataFrame | None:
+        relation = _resolve(tables, mart)
+        if relation is None:
+            return None
+        table = tables[relation]
+        if isinstance(table, Future):
+            table = table.result()
+        return _to_pandas(table, categorical)
+
+    first = [SUITES[m] for m in dict.fromkeys(map(_unversioned, tables)) if m in SUITES]
     return _validate(
-        _duckdb_read(con, catalog, schema),
-        f"DuckDB database {catalog!r}",
+        read,
+        f"the build's {schema} tables",
         previous_manifest,
         data_docs_dir=data_docs_dir,
         schema=schema,
-        suites=None,
+        suites=[*first, *(s for s in SUITES.values() if s not in first)],
         run_name=run_name,
     )
 
 
+def sort_key(relation: str) -> tuple[str, ...]:
+    """The columns a mart is best read sorted by: its suite's key (``()`` without a
+    suite). Sorted so, a partition's ranks come in order and are checked without
+    grouping (:func:`~dataproducts.expectations._rules.ranks_contiguous`)."""
+    suite = SUITES.get(_unversioned(relation))
+    return suite.key if suite is not None else ()
+
+
 def _validate(
-    read: Callable[[str], pd.DataFrame | None],
+    read: Callable[[str, Collection[str]], pd.DataFrame | None],
     where: str,
     previous_manifest: Mapping[str, Any] | None,
     *,
@@ -194,11 +214,11 @@ def _validate(
     failures: list[str] = []
     row_counts: dict[str, int] = {}
     n_expectations = 0
-    # One mart in memory at a time: read, validate, let go.
+    # One mart at a time: read (or take the publisher's table), validate, let go.
     with _without_batch_fingerprint():
         for suite in chosen:
             read_started = time.perf_counter()
-            frame = read(suite.mart)
+            frame = read(suite.mart, suite.group_columns())
             timings["read"] += time.perf_counter() - read_started
             if frame is None:
                 failures.append(
@@ -284,8 +304,31 @@ def _widened(table: Any) -> Any:
     return table if schema.equals(table.schema) else table.cast(schema)
 
 
+def _to_pandas(table: Any, categorical: Collection[str]) -> pd.DataFrame:
+    """An Arrow table as the DataFrame the suites check (see :func:`_widened`,
+    :func:`_dictionary_encoded`); the table itself is left as it is."""
+    return _dictionary_encoded(_widened(table), categorical).to_pandas()
+
+
+def _dictionary_encoded(table: Any, columns: Collection[str]) -> Any:
+    """The Arrow table with its text ``columns`` dictionary-encoded (pandas categoricals:
+    the same values, grouped by integer code; see :class:`~dataproducts.expectations.Rule`)."""
+    import pyarrow as pa
+
+    for name in columns:
+        index = table.schema.get_field_index(name)
+        if index < 0:
+            continue
+        kind = table.schema.field(index).type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            table = table.set_column(index, name, table.column(index).dictionary_encode())
+    return table
+
+
 @contextmanager
-def _reader(source: Path | str, schema: str) -> Iterator[Callable[[str], pd.DataFrame | None]]:
+def _reader(
+    source: Path | str, schema: str
+) -> Iterator[Callable[[str, Collection[str]], pd.DataFrame | None]]:
     """A function reading one mart as a DataFrame (None when missing), over one connection."""
     if _is_postgres(source):
         with _postgres_reader(str(source), schema) as read:
@@ -311,7 +354,7 @@ def _reader(source: Path | str, schema: str) -> Iterator[Callable[[str], pd.Data
 
 def _duckdb_read(
     con: Any, catalog: str | None, schema: str
-) -> Callable[[str], pd.DataFrame | None]:
+) -> Callable[[str, Collection[str]], pd.DataFrame | None]:
     """Read marts of ``catalog.schema`` (default: the connection's database) through ``con``."""
     # Text as Arrow large_string, the layout pandas' string columns use: no conversion.
     con.execute("set arrow_large_buffer_size = true")
@@ -325,19 +368,21 @@ def _duckdb_read(
     ]
     prefix = f"{_quote(catalog)}." if catalog else ""
 
-    def read(mart: str) -> pd.DataFrame | None:
+    def read(mart: str, categorical: Collection[str] = ()) -> pd.DataFrame | None:
         relation = _resolve(tables, mart)
         if relation is None:
             return None
         query = f"select * from {prefix}{_quote(schema)}.{_quote(relation)}"
         # Through Arrow: several times faster than .df() on text columns.
-        return _widened(con.execute(query).to_arrow_table()).to_pandas()
+        return _to_pandas(con.execute(query).to_arrow_table(), categorical)
 
     return read
 
 
 @contextmanager
-def _postgres_reader(dsn: str, schema: str) -> Iterator[Callable[[str], pd.DataFrame | None]]:
+def _postgres_reader(
+    dsn: str, schema: str
+) -> Iterator[Callable[[str, Collection[str]], pd.DataFrame | None]]:
     import psycopg2
     from psycopg2 import sql
 
@@ -356,7 +401,7 @@ def _postgres_reader(dsn: str, schema: str) -> Iterator[Callable[[str], pd.DataF
             )
             tables = [r[0] for r in cur.fetchall()]
 
-            def read(mart: str) -> pd.DataFrame | None:
+            def read(mart: str, categorical: Collection[str] = ()) -> pd.DataFrame | None:
                 relation = _resolve(tables, mart)
                 if relation is None:
                     return None
@@ -366,7 +411,11 @@ def _postgres_reader(dsn: str, schema: str) -> Iterator[Callable[[str], pd.DataF
                     )
                 )
                 columns = [c.name for c in cur.description]
-                return pd.DataFrame(cur.fetchall(), columns=columns)
+                frame = pd.DataFrame(cur.fetchall(), columns=columns)
+                for name in categorical:
+                    if name in frame and pd.api.types.is_string_dtype(frame[name].dtype):
+                        frame[name] = frame[name].astype("category")
+                return frame
 
             yield read
         con.rollback()

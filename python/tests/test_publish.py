@@ -228,6 +228,44 @@ def test_a_failing_validation_gate_publishes_nothing(copy) -> None:
     assert not list(published.glob(".tmp-*"))
 
 
+def test_the_gate_on_the_tables_being_copied_catches_a_rank_gap_and_a_repeated_key(
+    copy,
+) -> None:
+    """The publisher reads the marts sorted by key and the gate checks those very tables
+    (ranks counted along sorted runs): a list missing its rank 2, and a row of another
+    list repeated, both fail it; nothing is published."""
+    warehouse, target, published = copy
+    (*gap, n), (*dup, m) = sql(
+        warehouse,
+        "select learner_id, module, count(*) from marts.recommendations_v1 group by all "
+        "having count(*) >= 3 order by learner_id, module limit 2",
+    )
+    sql(
+        warehouse,
+        "delete from marts.recommendations_v1 where learner_id = ? and module = ? and rank = 2",
+        gap,
+    )
+    sql(
+        warehouse,
+        "insert into marts.recommendations_v1 select * from marts.recommendations_v1 "
+        "where learner_id = ? and module = ? and rank = 1",
+        dup,
+    )
+    with pytest.raises(BuildFailedError) as err:
+        publish(warehouse, target_path=target)
+    failures = [f for f in err.value.failures if f.startswith("recommendations:")]
+    assert failures == err.value.failures
+    ranks = [f for f in failures if "expect_column_pair_values_to_be_equal(column_A=rank" in f]
+    # Positions by hand. Gap list, n ranks before: 1, 3, 4, ..., n in places 1..n-1, so
+    # every rank from 3 on is off: n - 2 rows. Repeat list, m ranks before: 1, 1, 2, ...,
+    # m in places 1..m+1, so every row from the second on is off: m rows.
+    assert len(ranks) == 1 and f"{n - 2 + m} unexpected row(s)" in ranks[0], failures
+    assert any("column_list=[learner_id, module, rank]" in f for f in failures), failures
+    assert any("column_list=[learner_id, module, course_id]" in f for f in failures), failures
+    assert read_pointer(published) is None
+    assert not list(published.glob(".tmp-*"))
+
+
 def test_the_validation_gate_passes_and_is_recorded(copy) -> None:
     warehouse, target, _ = copy
     info = publish(warehouse, target_path=target)
@@ -438,7 +476,21 @@ def test_a_build_with_a_failing_data_test_publishes_nothing(
 
     warehouse, target, published = copy
     before = publish(warehouse, target_path=target, validate=False)
-    sql(warehouse, "update intermediate.int_course_similarities_scored set method = 'bogus'")
+    # The upstream relation, a table or a view over a Python model's table: replaced by a
+    # table of the same rows with method 'bogus' either way.
+    upstream = "intermediate.int_course_similarities_scored"
+    is_view = sql(
+        warehouse,
+        "select count(*) from duckdb_views() where schema_name = 'intermediate' "
+        "and view_name = 'int_course_similarities_scored'",
+    )[0][0]
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            f"create table intermediate.bogus as select * replace ('bogus' as method) "
+            f"from {upstream}"
+        )
+        con.execute(f"drop {'view' if is_view else 'table'} {upstream}")
+        con.execute("alter table intermediate.bogus rename to int_course_similarities_scored")
     monkeypatch.setenv("DATAPRODUCTS_DUCKDB", str(warehouse))
     monkeypatch.setenv("DBT_PROFILES_DIR", str(REPO))
 

@@ -19,7 +19,11 @@ import pytest
 
 from dataproducts.errors import ConfigurationError
 from dataproducts.expectations import SUITES
-from dataproducts.expectations._rules import MartSuite, ranks_contiguous
+from dataproducts.expectations._rules import (
+    MartSuite,
+    _positions_if_sorted,
+    ranks_contiguous,
+)
 from dataproducts.validation import ValidationReport, previous_row_counts, validate_build
 
 # --- helpers: a private, tampered copy of a build ----------------------------------------
@@ -317,6 +321,31 @@ def test_ranks_contiguous_derivation_by_hand() -> None:
     assert out["rank__expected"].tolist() == [1, 2, 3, 2, 1, 1, 2, 1, 2]
     bad = out.loc[out["rank"] != out["rank__expected"], "p"].tolist()
     assert bad == ["a", "c", "d", "d"]
+
+
+def test_ranks_contiguous_on_sorted_rows_counts_along_runs() -> None:
+    """The same partitions, sorted by (partition, rank) as the publisher reads them: a:
+    1, 2, 4 -> 1, 2, 3; b: 1, 2 -> 1, 2; c: 1, 1 -> 1, 2; d: 0, 1 -> 1, 2. Counted along
+    runs (the partition as a categorical, whose codes are not in sorted order), and the
+    same positions as grouping gives."""
+    df = pd.DataFrame(
+        {
+            "p": pd.Categorical(
+                ["a", "a", "a", "b", "b", "c", "c", "d", "d"], categories=["d", "b", "a", "c"]
+            ),
+            "rank": [1, 2, 4, 1, 2, 1, 1, 0, 1],
+        }
+    )
+    assert _positions_if_sorted(df, ["p"], "rank") is not None  # the path taken
+    out = ranks_contiguous("rank", ["p"]).derive(df)
+    assert out["rank__expected"].tolist() == [1, 2, 3, 1, 2, 1, 2, 1, 2]
+    grouped = df.groupby("p", sort=False, observed=True)["rank"].rank(method="first")
+    assert out["rank__expected"].tolist() == grouped.astype(int).tolist()
+    # Not sorted (b's ranks descending; or a partition split in two runs): grouping instead.
+    assert _positions_if_sorted(df.iloc[[0, 1, 2, 4, 3]], ["p"], "rank") is None
+    assert _positions_if_sorted(df.iloc[[0, 3, 1]], ["p"], "rank") is None
+    split = ranks_contiguous("rank", ["p"]).derive(df.iloc[[0, 3, 1]])
+    assert split["rank__expected"].tolist() == [1, 1, 2]
 
 
 def test_row_count_bounds_by_hand() -> None:
