@@ -213,7 +213,7 @@ def main() -> None:
     publish_s = statistics.median(totals)
     out = []
     if args.header:
-        out += ["## The package: published snapshots and lookups", ""]
+        out += ["### The package: published snapshots and lookups", ""]
     out += [
         f"Scale `{args.scale}` (seed {args.seed}; {lookups['learners']:,} learners with "
         f"recommendations, {rec_rows:,} recommendation rows), snapshot `{build_id}`."
