@@ -75,6 +75,23 @@ _REC_COLUMNS = ", ".join(f.name for f in fields(Recommendation))
 _SIMILAR_COLUMNS = ", ".join(f.name for f in fields(SimilarCourse))
 
 
+def _module_and_limit(module: str | None, limit: int | None) -> tuple[str, list[object]]:
+    """The ``and ...`` conditions (and their parameters) for one module and ranks 1..limit."""
+    sql = ""
+    params: list[object] = []
+    if module is not None:
+        if module not in MODULES:
+            raise InvalidArgumentError(
+                f"unknown module {module!r}: use one of {', '.join(MODULES)}"
+            )
+        sql += " and module = ?"
+        params.append(module)
+    if limit is not None:
+        sql += " and rank <= ?"
+        params.append(as_limit(limit))
+    return sql, params
+
+
 class RecommendationsReader(Reader):
     """``client.recommendations``: the published recommendation lists.
 
@@ -97,16 +114,9 @@ class RecommendationsReader(Reader):
         learner_id = as_id(learner_id, "learner_id")
         sql = f"select {_REC_COLUMNS} from {{recommendations}} where learner_id = ?"
         params: list[object] = [learner_id]
-        if module is not None:
-            if module not in MODULES:
-                raise InvalidArgumentError(
-                    f"unknown module {module!r}: use one of {', '.join(MODULES)}"
-                )
-            sql += " and module = ?"
-            params.append(module)
-        if limit is not None:
-            sql += " and rank <= ?"
-            params.append(as_limit(limit))
+        where, more = _module_and_limit(module, limit)
+        sql += where
+        params += more
         rows = self._handle().rows(sql, params)
         rows.sort(key=lambda r: (r[1], r[2]))  # module, rank (unique per learner)
         return [Recommendation(*r) for r in rows]
@@ -138,16 +148,9 @@ class RecommendationsReader(Reader):
                 return self._handle().frame(sql + " and false")
             sql += " and learner_id in (select unnest(?))"
             params.append(ids)
-        if module is not None:
-            if module not in MODULES:
-                raise InvalidArgumentError(
-                    f"unknown module {module!r}: use one of {', '.join(MODULES)}"
-                )
-            sql += " and module = ?"
-            params.append(module)
-        if limit is not None:
-            sql += " and rank <= ?"
-            params.append(as_limit(limit))
+        where, more = _module_and_limit(module, limit)
+        sql += where
+        params += more
         return self._handle().frame(sql + " order by learner_id, module, rank", params)
 
     def evaluation(self) -> pd.DataFrame:
