@@ -130,23 +130,3 @@
 {% macro spark__coaching_integer_series(lo_sql, hi_sql) -%}
     explode(sequence(cast({{ lo_sql }} as bigint), cast({{ hi_sql }} as bigint)))
 {%- endmacro %}
-
-
-{#-
-    `not materialized` for a CTE that is read more than once and must not be
-    materialized: DuckDB and PostgreSQL (12+) materialize such a CTE by
-    default, which for a scan of the 10M staged events costs more than
-    scanning twice with each reader's filters pushed down. Nothing on engines
-    without the syntax (Spark inlines CTEs anyway). Usage:
-    `events as {{ coaching_inline_cte() }} (select * from ...)`.
--#}
-{% macro coaching_inline_cte() -%}
-    {{ return(adapter.dispatch('coaching_inline_cte')()) }}
-{%- endmacro %}
-
-{% macro default__coaching_inline_cte() -%}
-    not materialized
-{%- endmacro %}
-
-{% macro spark__coaching_inline_cte() -%}
-{%- endmacro %}

@@ -27,7 +27,7 @@ segments as (
 
 -- read twice (recent events; the completion history of their learner-courses),
 -- each with its own filters: not materialized
-events as {{ coaching_inline_cte() }} (
+events as {{ inline_cte() }} (
 
     select * from {{ ref('stg_raw__events') }}
 

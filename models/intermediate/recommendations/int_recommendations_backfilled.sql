@@ -8,6 +8,9 @@
     module rank, contiguous from 1), then the backfill (in popular order, ties by
     course id) numbered after them. Only lists shorter than k read the popular list.
     The modules als and for_you exist only where dbt runs Python models.
+    module_rows is read three times and not materialized (inline_cte): each
+    reader scans only the columns it needs, which costs less than writing the
+    modules' rows aside first.
 -#}
 {%- set modules = recommendations_personalized_modules() -%}
 {%- set listed = recommendations_listed_snapshots() -%}
@@ -43,7 +46,7 @@ popular as (
 
 {% endfor -%}
 
-module_rows as (
+module_rows as {{ inline_cte() }} (
 
     {% for module in modules -%}
         select
