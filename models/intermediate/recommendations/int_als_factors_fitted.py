@@ -3,7 +3,8 @@
 One fit per snapshot on the SAR affinities known at that snapshot: confidence =
 alpha * affinity (the `implicit` package adds 1 for the observed preference). The
 output is long: one row per (snapshot, entity, factor). The learner and course
-factor tables (int_learner_factors_fitted, int_course_factors_fitted) read it.
+factor tables (int_learner_factors_fitted, int_course_factors_fitted) and the scoring
+(int_als_recommendations_ranked) read it.
 A DuckDB-only dbt Python model; disabled where the adapter has no Python models.
 """
 

@@ -47,8 +47,15 @@ def model(dbt, session):
         dbt.config.get("als_seed"),
     )
 
-    learner_factors = dbt.ref("int_learner_factors_fitted")
-    course_factors = dbt.ref("int_course_factors_fitted")
+    # the fit's own long table (not the learner and course factor tables split out of
+    # it): those two are built beside this model instead of before it
+    factors = dbt.ref("int_als_factors_fitted")
+    learner_factors = factors.filter("entity_type = 'learner'").project(
+        "snapshot_name, entity_id as learner_id, factor_index, factor_value"
+    )
+    course_factors = factors.filter("entity_type = 'course'").project(
+        "snapshot_name, entity_id as course_id, factor_index, factor_value"
+    )
     consumed_all = dbt.ref("int_learner_course_affinities_decayed").filter("is_consumed")
     listed = dbt.ref("int_recommendation_learners_sampled")
     courses = dbt.ref("stg_raw__courses").filter("is_published").project("course_id").df()
