@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from dataproducts.build import DBT_THREAD_ENVIRONMENT
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -54,6 +56,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix=f"bench-{args.product}-"))
     path = args.duckdb or work / f"{args.scale}.duckdb"
     env = {
+        **DBT_THREAD_ENVIRONMENT,  # the thread settings `dataproducts build` gives dbt
         **os.environ,
         "DATAPRODUCTS_DUCKDB": str(path),
         "DBT_PROFILES_DIR": str(REPO),

@@ -32,6 +32,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from dataproducts.build import DBT_THREAD_ENVIRONMENT
+
 REPO = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"
 TARGETS = {"tiny": "-", "small": "-", "medium": "≤ 20 s", "large": "-"}
@@ -55,7 +57,8 @@ def _env(path: Path) -> dict[str, str]:
         DATAPRODUCTS_DUCKDB=str(path),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
-    return env
+    # the thread settings `dataproducts build` gives dbt (unless set here already)
+    return {**DBT_THREAD_ENVIRONMENT, **env}
 
 
 def _dbt(path: Path, work: Path, *args: str) -> tuple[float, float]:

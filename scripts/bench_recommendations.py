@@ -52,6 +52,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))
 
+from dataproducts.build import DBT_THREAD_ENVIRONMENT  # noqa: E402
 from dataproducts.recommendations import (  # noqa: E402
     cooccurrence_similarity,
     snapshot_similarities,
@@ -81,7 +82,8 @@ def _env(duckdb_path: Path) -> dict[str, str]:
         DATAPRODUCTS_DUCKDB=str(duckdb_path),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
-    return env
+    # the thread settings `dataproducts build` gives dbt (unless set here already)
+    return {**DBT_THREAD_ENVIRONMENT, **env}
 
 
 def dbt(args: list[str], duckdb_path: Path, target_path: Path) -> dict:
