@@ -63,6 +63,7 @@ def model(dbt, session):
     regularization = float(dbt.config.get("als_regularization"))
     alpha = float(dbt.config.get("als_alpha"))
     seed = int(dbt.config.get("als_seed"))
+    threads = int(dbt.config.get("als_threads"))
 
     affinities = dbt.ref("int_learner_course_affinities_decayed").filter("affinity > 0")
     snapshot_names = sorted(
@@ -77,7 +78,7 @@ def model(dbt, session):
             .fetchnumpy()
         )
         learners, learner_factors, courses, course_factors = fit_snapshot(
-            interactions, factors, iterations, regularization, alpha, seed
+            interactions, factors, iterations, regularization, alpha, seed, num_threads=threads
         )
         frames[snapshot_name] = pd.concat(
             [to_long(0, learners, learner_factors), to_long(1, courses, course_factors)],
