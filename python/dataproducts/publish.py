@@ -15,9 +15,10 @@ On DuckDB (``<published_dir>`` defaults to ``published/`` next to the warehouse 
         manifest.json                  build id, time, dbt invocation, contracts, row counts
       .lock                            serializes publishers and rollbacks
 
-Publishing reads each public mart once (sorted by its key), then writes the new snapshot
-under a temporary name while the validation gate checks those very tables in a second
-thread, renames it into place, then replaces ``CURRENT`` (write a temporary file, fsync, ``os.replace``). A reader
+Publishing copies every published relation into a new snapshot under a temporary name
+while the validation gate, in a second thread, reads the public marts of the same
+(read-only, writer-locked) build and checks them; it renames the snapshot into place, then
+replaces ``CURRENT`` (write a temporary file, fsync, ``os.replace``). A reader
 that opened the previous snapshot keeps its open file; a killed publish leaves only a
 temporary directory, removed by the next one; a failed build or gate publishes nothing.
 ``rollback`` makes the previous snapshot current again. The last ``keep`` snapshots are
@@ -49,6 +50,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -400,15 +402,16 @@ def _duckdb_copy(
 ) -> dict[str, Any]:
     """Copy every published relation into a new DuckDB file; the snapshot's manifest.
 
-    With a ``gate`` (the validation gate), each public mart is first read once from the
-    build into an Arrow table, sorted by its suite's key (DuckDB sorts in parallel); then
-    the gate checks those tables in a second thread while DuckDB writes the very same
-    tables into the snapshot: it validates exactly what is copied, its pandas work
-    overlaps DuckDB's writing, and one sort serves both the snapshot's clustering (its
-    leading key column first, so zone maps skip to a learner's rows) and the gate's rank
-    checks. Its result is the manifest's ``validation``; an error of the copy takes
-    precedence over the gate's. Without a gate, each relation is copied straight from the
-    build. ``step`` gets ``"copied"`` and ``"validated"`` as each finishes.
+    The build is attached once, read-only: DuckDB's file lock keeps every writer (a dbt
+    build) out until the publish ends, so everything read from it here sees the same
+    rows. Each relation is copied inside DuckDB (``create table … as select … order by``
+    its leading key column, so zone maps skip to a learner's rows). Meanwhile, in a
+    second thread, the ``gate`` (the validation gate) reads each public mart of the very
+    same attached build into Arrow, through its own cursor, smallest first, and checks
+    it: DuckDB's copying and the gate's pandas work overlap on two cores. The row count
+    of every mart the gate checked must equal the copy's, or nothing is published. The
+    gate's result is the manifest's ``validation``; an error of the copy takes precedence
+    over the gate's. ``step`` gets ``"copied"`` and ``"validated"`` as each finishes.
     """
     import duckdb
 
@@ -438,28 +441,30 @@ def _duckdb_copy(
         )
         # Every contract first: a mismatch publishes nothing and costs nothing.
         checked = [(spec, _checked_columns(spec, actual, f"DuckDB {warehouse}")) for spec in specs]
-        # The gate starts at once and checks each mart as soon as it is read (smallest
-        # first, so it works while DuckDB sorts the big ones).
-        marts = _marts_smallest_first(con, checked) if gate is not None else []
-        read: dict[str, Future] = {spec["relation"]: Future() for spec, _ in marts}
         with ThreadPoolExecutor(1, thread_name_prefix="dataproducts-gate") as pool:
-            gating = pool.submit(gate, read) if gate is not None else None
+            gating: Future | None = None
+            marts: _ArrowMarts | None = None
+            if gate is not None:
+                # its own cursor on the same attached build, read in a thread of its own
+                marts = _ArrowMarts(con.cursor(), _marts_smallest_first(con, checked))
+                gating = pool.submit(gate, marts)
             try:
-                _read_marts(con, marts, read)
-                tables = _duckdb_copy_tables(
-                    con, checked, {name: f.result() for name, f in read.items()}
-                )
+                tables = _duckdb_copy_tables(con, checked)
                 (step or (lambda _name: None))("copied")
             except BaseException:
-                for pending in read.values():
-                    if not pending.done():  # the gate must not wait for it
-                        pending.set_exception(PublishError("the publish stopped before it"))
+                if marts is not None:
+                    marts.stop()  # the gate reads no further mart
                 if gating is not None:
-                    gating.cancel()
-                    with contextlib.suppress(Exception):
+                    with contextlib.suppress(BaseException):
                         gating.result()  # the copy's error is the one to report
                 raise
+            finally:
+                if gating is not None:
+                    futures_wait([gating])
+                if marts is not None:
+                    marts.close()
             validation = gating.result() if gating is not None else {"skipped": True}
+            _check_gate_saw_the_copy(validation, tables)
             (step or (lambda _name: None))("validated")
         con.execute(f"create schema {META_SCHEMA}")
         con.execute(
@@ -487,8 +492,9 @@ def _duckdb_copy(
 
 def _marts_smallest_first(
     con: Any, checked: list[tuple[dict[str, Any], list[dict[str, str]]]]
-) -> list[tuple[dict[str, Any], list[dict[str, str]]]]:
-    """The public marts among ``checked``, smallest first (DuckDB's estimated rows)."""
+) -> list[dict[str, Any]]:
+    """The specs of the public marts among ``checked``, smallest first (DuckDB's estimated
+    rows): the gate checks the small ones while DuckDB copies the big ones."""
     from .validation import MARTS_SCHEMA
 
     sizes = dict(
@@ -498,60 +504,102 @@ def _marts_smallest_first(
             [MARTS_SCHEMA],
         ).fetchall()
     )
-    marts = [(spec, columns) for spec, columns in checked if spec["schema"] == MARTS_SCHEMA]
-    return sorted(marts, key=lambda sc: sizes.get(sc[0]["relation"], 0))
+    marts = [spec for spec, _ in checked if spec["schema"] == MARTS_SCHEMA]
+    return sorted(marts, key=lambda spec: sizes.get(spec["relation"], 0))
 
 
-def _read_marts(
-    con: Any,
-    marts: list[tuple[dict[str, Any], list[dict[str, str]]]],
-    into: Mapping[str, Future],
+class _ArrowMarts(Mapping[str, Any]):
+    """Relation -> the public mart of the attached ``src`` as an Arrow table.
+
+    A thread of its own reads the marts through ``cursor``, one after the other in the
+    order of ``specs``, as soon as it is created: the gate checks one mart while the next
+    is read (DuckDB reads without holding the GIL). Asking for a mart waits for its read.
+    After :meth:`stop` the marts not read yet are not read, and asking for one raises, so
+    that the gate of a failed publish ends at its next mart. :meth:`close` waits for the
+    reading thread, then closes the cursor.
+    """
+
+    def __init__(self, cursor: Any, specs: list[dict[str, Any]]) -> None:
+        self._cursor = cursor
+        self._specs = {spec["relation"]: spec for spec in specs}
+        self._tables: dict[str, Future] = {relation: Future() for relation in self._specs}
+        self._stopped = False
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="dataproducts-read")
+        self._pool.submit(self._read_all)
+
+    def _read_all(self) -> None:
+        try:
+            self._cursor.execute("set arrow_large_buffer_size = true")  # pandas' text layout
+            for relation, spec in self._specs.items():
+                if self._stopped:
+                    break
+                table = self._cursor.execute(
+                    f"select * from src.{_quote(spec['schema'])}.{_quote(relation)}"
+                ).to_arrow_table()
+                self._tables[relation].set_result(table)
+        except BaseException as exc:
+            for future in self._tables.values():
+                if not future.done():
+                    future.set_exception(exc)
+            raise
+        finally:
+            for relation, future in self._tables.items():
+                if not future.done():
+                    future.set_exception(
+                        PublishError(f"the publish stopped before the gate read {relation}")
+                    )
+
+    def __getitem__(self, relation: str) -> Any:
+        future = self._tables[relation]
+        if self._stopped and not future.done():
+            raise PublishError(f"the publish stopped before the gate read {relation}")
+        return future.result()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._specs)
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def close(self) -> None:
+        self._stopped = True
+        self._pool.shutdown(wait=True)
+        self._cursor.close()
+
+
+def _check_gate_saw_the_copy(
+    validation: Mapping[str, Any], tables: Mapping[str, Mapping[str, Any]]
 ) -> None:
-    """Read each mart of the attached ``src`` as an Arrow table into its future, sorted by
-    its leading column, then its suite's key (the order in which the gate checks ranks
-    cheaply, see :func:`dataproducts.expectations._rules.ranks_contiguous`)."""
-    from .validation import sort_key
+    """Every mart the gate checked has as many rows as its copy in the snapshot."""
+    from .validation import MARTS_SCHEMA, _unversioned
 
-    con.execute("set arrow_large_buffer_size = true")  # pandas' layout of text
-    for spec, columns in marts:
-        names = {c["name"] for c in columns}
-        key = dict.fromkeys(
-            [columns[0]["name"], *(c for c in sort_key(spec["relation"]) if c in names)]
-        )
-        into[spec["relation"]].set_result(
-            con.execute(
-                f"select * from src.{_quote(spec['schema'])}.{_quote(spec['relation'])} "
-                f"order by {', '.join(_quote(c) for c in key)}"
-            ).to_arrow_table()
-        )
+    seen = validation.get("row_counts") or {}
+    for relation, table in tables.items():
+        mart = _unversioned(relation)
+        if table["schema"] == MARTS_SCHEMA and mart in seen and seen[mart] != table["rows"]:
+            raise PublishError(
+                f"the validation gate saw {seen[mart]} rows of {mart} but {table['rows']} "
+                "were copied: was the build changed during the publish? Nothing was "
+                "published; publish again."
+            )
 
 
 def _duckdb_copy_tables(
-    con: Any,
-    checked: list[tuple[dict[str, Any], list[dict[str, str]]]],
-    read: Mapping[str, Any],
+    con: Any, checked: list[tuple[dict[str, Any], list[dict[str, str]]]]
 ) -> dict[str, dict[str, Any]]:
-    """Create every relation in the snapshot, with its row count: from its Arrow table in
-    ``read`` (already sorted; inserted in order), else from the attached ``src``. Either
-    way clustered on the leading key column, so zone maps skip to a learner's rows."""
+    """Create every relation in the snapshot from the attached ``src``, with its row count,
+    clustered on its leading key column, so zone maps skip to a learner's rows."""
     tables: dict[str, dict[str, Any]] = {}
     for spec, columns in checked:
         schema, relation = _quote(spec["schema"]), _quote(spec["relation"])
         con.execute(f"create schema if not exists {schema}")
-        source = f"src.{schema}.{relation}"
-        if spec["relation"] in read:
-            # the build's column types, then the rows the gate checks, in their order
-            con.execute(f"create table {schema}.{relation} as select * from {source} limit 0")
-            con.register("_dataproducts_rows", read[spec["relation"]])
-            try:
-                con.execute(f"insert into {schema}.{relation} select * from _dataproducts_rows")
-            finally:
-                con.unregister("_dataproducts_rows")
-        else:
-            con.execute(
-                f"create table {schema}.{relation} as select * from {source} "
-                f"order by {_quote(columns[0]['name'])}"
-            )
+        con.execute(
+            f"create table {schema}.{relation} as select * from src.{schema}.{relation} "
+            f"order by {_quote(columns[0]['name'])}"
+        )
         rows = con.execute(f"select count(*) from {schema}.{relation}").fetchone()[0]
         tables[spec["relation"]] = {**spec, "columns": columns, "rows": int(rows)}
     for spec, _ in checked:
@@ -631,6 +679,7 @@ def _gate(
     return {
         "success": True,
         "expectations_run": getattr(report, "expectations_run", None),
+        "row_counts": dict(report.row_counts),
         "seconds": round(sum(report.seconds.values()), 3),
         "data_docs_index": str(report.data_docs_index) if report.data_docs_index else None,
     }

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import Future
@@ -111,6 +112,24 @@ def previous_row_counts(manifest: Mapping[str, Any] | None) -> dict[str, int]:
     return found
 
 
+def preload() -> threading.Thread:
+    """Start importing great-expectations in a background thread, and return the thread.
+
+    The import costs seconds of CPU on a cold start; a caller with other work to wait for
+    (``dataproducts build`` waits for dbt) overlaps it, and the gate that follows finds
+    the module loaded (or waits for this import to finish: importing is idempotent and
+    Python's import lock serializes it). Not a daemon thread: a process ending meanwhile
+    waits for the import instead of tearing it down half way.
+    """
+    thread = threading.Thread(target=_import_gx, name="dataproducts-gx-import")
+    thread.start()
+    return thread
+
+
+def _import_gx() -> None:
+    import great_expectations  # noqa: F401
+
+
 def validate_build(
     source: Path | str,
     previous_manifest: Mapping[str, Any] | None = None,
@@ -152,10 +171,10 @@ def validate_arrow_tables(
     schema: str = MARTS_SCHEMA,
     run_name: str | None = None,
 ) -> ValidationReport:
-    """:func:`validate_build` on marts already read as Arrow tables (relation name ->
+    """:func:`validate_build` on marts read as Arrow tables (relation name ->
     ``pyarrow.Table``, or a ``concurrent.futures.Future`` of one; ``recommendations_v1``
-    counts for ``recommendations``): the publisher's, which validates the very tables it
-    writes into the snapshot. Suites run in the order of ``tables``, then the rest."""
+    counts for ``recommendations``): the publisher's, whose mapping reads each mart from
+    the build it copies when asked. Suites run in the order of ``tables``, then the rest."""
 
     def read(mart: str, categorical: Collection[str] = ()) -> pd.DataFrame | None:
         relation = _resolve(tables, mart)
@@ -176,14 +195,6 @@ def validate_arrow_tables(
         suites=[*first, *(s for s in SUITES.values() if s not in first)],
         run_name=run_name,
     )
-
-
-def sort_key(relation: str) -> tuple[str, ...]:
-    """The columns a mart is best read sorted by: its suite's key (``()`` without a
-    suite). Sorted so, a partition's ranks come in order and are checked without
-    grouping (:func:`~dataproducts.expectations._rules.ranks_contiguous`)."""
-    suite = SUITES.get(_unversioned(relation))
-    return suite.key if suite is not None else ()
 
 
 def _validate(

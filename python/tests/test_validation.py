@@ -21,8 +21,10 @@ from dataproducts.errors import ConfigurationError
 from dataproducts.expectations import SUITES
 from dataproducts.expectations._rules import (
     MartSuite,
-    _positions_if_sorted,
+    _duplicated,
+    _positions,
     ranks_contiguous,
+    unique,
 )
 from dataproducts.validation import ValidationReport, previous_row_counts, validate_build
 
@@ -243,18 +245,21 @@ def test_failure_messages_say_what_broke(tampered: Copy, tmp_path: Path) -> None
 
 
 def test_duplicate_recommendation_breaks_its_keys(tampered: Copy, tmp_path: Path) -> None:
-    """A whole row repeated: both keys fail (and the ranks, since a rank repeats)."""
+    """A whole row repeated: both keys fail, each on exactly the two rows that share it
+    (and the ranks, since a rank repeats)."""
     tamper_duplicate_recommendation(tampered)
     report = validate_build(tampered.source, data_docs_dir=tmp_path / "docs")
     assert marts_failing(report) == {"recommendations"}
-    assert any(
-        f.startswith(
-            "recommendations: expect_compound_columns_to_be_unique("
-            "column_list=[learner_id, module, rank])"
-        )
-        for f in report.failures
-    ), report.failures
-    assert any("column_list=[learner_id, module, course_id]" in f for f in report.failures)
+    for key in ("learner_id__module__rank", "learner_id__module__course_id"):
+        failed = [
+            f
+            for f in report.failures
+            if f.startswith(
+                f"recommendations: expect_column_values_to_be_in_set(column={key}__unique,"
+            )
+        ]
+        assert len(failed) == 1 and "[2 unexpected row(s)" in failed[0], report.failures
+        assert "Key unique: one row per" in failed[0]
 
 
 def test_row_count_ten_times_the_previous_fails(warehouse, tmp_path: Path) -> None:
@@ -323,11 +328,12 @@ def test_ranks_contiguous_derivation_by_hand() -> None:
     assert bad == ["a", "c", "d", "d"]
 
 
-def test_ranks_contiguous_on_sorted_rows_counts_along_runs() -> None:
-    """The same partitions, sorted by (partition, rank) as the publisher reads them: a:
-    1, 2, 4 -> 1, 2, 3; b: 1, 2 -> 1, 2; c: 1, 1 -> 1, 2; d: 0, 1 -> 1, 2. Counted along
-    runs (the partition as a categorical, whose codes are not in sorted order), and the
-    same positions as grouping gives."""
+def test_ranks_contiguous_counts_along_sorted_runs_in_any_row_order() -> None:
+    """The same partitions as above, with the partition as a categorical (codes not in
+    sorted order): positions are counted along the rows sorted by (partition, rank) and
+    put back in table order. Sorted rows: a: 1, 2, 4 -> 1, 2, 3; b: 1, 2 -> 1, 2; c: 1, 1
+    -> 1, 2; d: 0, 1 -> 1, 2. Any other order gives each row the same position, and the
+    same positions as grouping gives (the path taken without a cheap integer form)."""
     df = pd.DataFrame(
         {
             "p": pd.Categorical(
@@ -336,16 +342,58 @@ def test_ranks_contiguous_on_sorted_rows_counts_along_runs() -> None:
             "rank": [1, 2, 4, 1, 2, 1, 1, 0, 1],
         }
     )
-    assert _positions_if_sorted(df, ["p"], "rank") is not None  # the path taken
+    assert _positions(df, ["p"], "rank") is not None  # the vectorized path is taken
     out = ranks_contiguous("rank", ["p"]).derive(df)
     assert out["rank__expected"].tolist() == [1, 2, 3, 1, 2, 1, 2, 1, 2]
     grouped = df.groupby("p", sort=False, observed=True)["rank"].rank(method="first")
     assert out["rank__expected"].tolist() == grouped.astype(int).tolist()
-    # Not sorted (b's ranks descending; or a partition split in two runs): grouping instead.
-    assert _positions_if_sorted(df.iloc[[0, 1, 2, 4, 3]], ["p"], "rank") is None
-    assert _positions_if_sorted(df.iloc[[0, 3, 1]], ["p"], "rank") is None
-    split = ranks_contiguous("rank", ["p"]).derive(df.iloc[[0, 3, 1]])
-    assert split["rank__expected"].tolist() == [1, 1, 2]
+    # Shuffled (b's ranks descending, a split around c): row by row the same positions.
+    shuffled = df.iloc[[4, 0, 5, 3, 2, 6, 1, 8, 7]]
+    again = ranks_contiguous("rank", ["p"]).derive(shuffled)
+    assert again["rank__expected"].tolist() == [2, 1, 1, 1, 3, 2, 2, 2, 1]
+    # Text partitions (not categorical) or a null rank: no integer form, grouping instead.
+    assert _positions(df.astype({"p": str}), ["p"], "rank") is None
+    with_null = df.astype({"rank": "Int64"})
+    with_null.loc[1, "rank"] = pd.NA
+    assert _positions(with_null, ["p"], "rank") is None
+    assert ranks_contiguous("rank", ["p"]).derive(with_null)["rank__expected"].tolist() == [
+        1,
+        3,
+        2,
+        1,
+        2,
+        1,
+        2,
+        1,
+        2,
+    ]
+
+
+def test_compound_key_uniqueness_by_hand() -> None:
+    """Key (a, b): rows 0 and 3 are both (1, x), rows 2 and 5 both (2, y): those four are
+    repeated, the rest unique; in any row order, on the packed path or pandas' own (text
+    columns), and rows whose key is all missing are never repeats (as in
+    great-expectations' compound check, which leaves them out)."""
+    df = pd.DataFrame(
+        {
+            "a": [1, 1, 2, 1, 3, 2],
+            "b": pd.Categorical(["x", "y", "y", "x", "x", "y"]),
+        }
+    )
+    repeated = [True, False, True, True, False, True]
+    assert _duplicated(df, ["a", "b"]).tolist() == repeated
+    order = [3, 0, 1, 5, 2, 4]
+    assert _duplicated(df.iloc[order], ["a", "b"]).tolist() == [repeated[i] for i in order]
+    ordered = df.sort_values(["a", "b"])  # the already-sorted path
+    assert _duplicated(ordered, ["a", "b"]).tolist() == [repeated[i] for i in ordered.index]
+    assert _duplicated(df.astype({"b": str}), ["a", "b"]).tolist() == repeated
+    missing = pd.DataFrame({"a": [None, None, 1.0, 1.0], "b": [None, None, "x", None]})
+    assert _duplicated(missing, ["a", "b"]).tolist() == [False, False, False, False]
+    # The check: the derived column is True where no other row has the same key.
+    rule = unique("a", "b")
+    out = rule.derive(df)
+    assert out["a__b__unique"].tolist() == [not r for r in repeated]
+    assert rule.checks[0].kwargs == {"column": "a__b__unique", "value_set": [True]}
 
 
 def test_row_count_bounds_by_hand() -> None:
