@@ -129,6 +129,10 @@ def build(
     if target not in TARGETS:
         raise ConfigurationError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
     tp = Path(target_path) if target_path else default_target_path()
+    if validate:
+        from .validation import preload
+
+        preload()  # great-expectations imports while dbt builds (seconds on a cold start)
     code = run_dbt(["build", *dbt_args], target=target, target_path=tp, echo=echo)
     if code != 0:
         failures = dbt_failures(tp)
