@@ -371,14 +371,21 @@ def markdown(
             "in its own process; CPU is user + system time of that dbt process (DuckDB runs in",
             "it on every core), peak RSS its high-water mark. Per-model times are dbt's",
             "`execution_time` (two models run at once with `threads: 2`, so they overlap).",
-            "On a shared machine wall times vary with the load; CPU time varies less.",
+            "The target is judged on dbt's elapsed time of the run (`elapsed_time` in",
+            "run_results.json: from the first model's start to the last one's end), the time",
+            "this part adds to a build; the process's wall time adds dbt's own start-up",
+            "(imports, loading the manifest, connections) and its artifacts, paid once per dbt",
+            "invocation, not per part, and is shown beside it. dbt runs with the thread",
+            "settings `dataproducts build` gives it (`OMP_WAIT_POLICY=PASSIVE`,",
+            "`OPENBLAS_NUM_THREADS=1`). On a shared machine wall times vary with the load;",
+            "CPU time varies less.",
             "",
         ]
     if als_alone is None or similarity is None:
         return _markdown_build_only(scale, sizes, build, out)
     # the targets are stated at medium; other scales are reported without a verdict
     at_medium = scale == "medium"
-    build_ok = not at_medium or build["wall_seconds"] <= TARGETS["build_seconds"]
+    build_ok = not at_medium or build["dbt_elapsed_seconds"] <= TARGETS["build_seconds"]
     als_ok = not at_medium or als_alone["wall_seconds"] <= TARGETS["als_seconds"]
     als = (build["als_fit_seconds"] or 0) + (build["als_scoring_seconds"] or 0)
     ratio = similarity["speedup"]
@@ -388,9 +395,12 @@ def markdown(
         "",
         "| measure | figure | target |",
         "|---|---|---|",
-        f"| recommendations build ({build['n_models']} models), wall | "
-        f"{build['wall_seconds']:.1f} s (dbt elapsed {build['dbt_elapsed_seconds']:.1f} s) | "
+        f"| recommendations part ({build['n_models']} models), dbt elapsed | "
+        f"{build['dbt_elapsed_seconds']:.1f} s | "
         f"≤ {TARGETS['build_seconds']:.0f} s at medium{'' if build_ok else ' — not met'} |",
+        f"| … the dbt process, wall (dbt's start-up and artifacts included: "
+        f"{build['wall_seconds'] - build['dbt_elapsed_seconds']:.1f} s) | "
+        f"{build['wall_seconds']:.1f} s | |",
         f"| … CPU time / peak RSS | {build['cpu_seconds']:.1f} s / "
         f"{build['peak_rss_mib']:,.0f} MiB | |",
         f"| ALS alone (fit, factor tables, scoring), wall | {als_alone['wall_seconds']:.1f} s "

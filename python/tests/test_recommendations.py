@@ -371,9 +371,10 @@ def test_stack_snapshots_names_each_frame() -> None:
 
 
 def test_als_factors_do_not_depend_on_threads_or_row_order() -> None:
-    """int_als_factors_fitted fits with every core and reads the affinity table in no
-    fixed order: the factors must be identical with 1 or 2 threads and with the rows
-    shuffled (each learner's and course's solve is independent; the matrix is sorted)."""
+    """int_als_factors_fitted fits with var recommendations_als_threads threads (0 = every
+    core) and reads the affinity table in no fixed order: the factors must be identical
+    with 1 or 2 threads and with the rows shuffled (each learner's and course's solve is
+    independent; the matrix is sorted)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
