@@ -199,6 +199,11 @@ def main() -> None:
     target_path = args.workdir / "target"
     published = args.workdir / "published"
     docs = args.workdir / "data_docs"
+    # as `dataproducts build` does: great-expectations imports while dbt builds, so the
+    # first publish does not pay for it (with --skip-build it still does, in part)
+    from dataproducts.validation import preload
+
+    preload()
     setup = {} if args.skip_build else build(args.scale, args.seed, warehouse, target_path)
 
     load_before = os.getloadavg()[0]
