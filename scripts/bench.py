@@ -37,7 +37,17 @@ STEPS: list[tuple[str, list[list[str]]]] = [
     ),
     (
         "recommendations at large",
-        [[PY, "scripts/bench_recommendations.py", "--scale", "large", "--build-only"]],
+        [
+            [
+                PY,
+                "scripts/bench_recommendations.py",
+                "--scale",
+                "large",
+                "--build-only",
+                "--runs",
+                "1",
+            ]
+        ],
     ),
     ("experiments", [[PY, "scripts/bench_experiments.py", "--scale", "medium"]]),
     ("coaching", [[PY, "scripts/bench_build.py", "--product", "coaching", "--scale", "medium"]]),
