@@ -436,12 +436,7 @@ def markdown(
         "when similarities equal to 12 decimals count as ties | all |",
         "",
         *_runs_lines(build),
-        "Slowest models (dbt execution time):",
-        "",
-        "| model | seconds |",
-        "|---|---|",
-        *[f"| {name} | {seconds:.1f} |" for name, seconds in build["per_model_seconds"][:10]],
-        "",
+        *_slowest_lines(build),
         f"Similarity ({similarity['method']}, pairs seen by ≥ {similarity['min_cooccurrence']} "
         f"learners) on {similarity['interactions']:,} learner-course pairs: reference = "
         f"{similarity['reference']}; {similarity['pairs_ours']:,} ordered course pairs ours, "
@@ -459,6 +454,18 @@ def markdown(
         "",
     ]
     return "\n".join(out)
+
+
+def _slowest_lines(build: dict, n: int = 10) -> list[str]:
+    """The ``n`` slowest models of the (median) run, as a Markdown table."""
+    return [
+        "Slowest models (dbt execution time):",
+        "",
+        "| model | seconds |",
+        "|---|---|",
+        *[f"| {name} | {seconds:.1f} |" for name, seconds in build["per_model_seconds"][:n]],
+        "",
+    ]
 
 
 def _median_of(build: dict) -> str:
@@ -498,12 +505,8 @@ def _markdown_build_only(scale: str, sizes: dict, build: dict, out: list[str]) -
         f"| … ALS within the build | fit {build['als_fit_seconds'] or 0:.1f} s, scoring "
         f"{build['als_scoring_seconds'] or 0:.1f} s |",
         "",
-        "Slowest models (dbt execution time):",
-        "",
-        "| model | seconds |",
-        "|---|---|",
-        *[f"| {name} | {seconds:.1f} |" for name, seconds in build["per_model_seconds"][:10]],
-        "",
+        *_runs_lines(build),
+        *_slowest_lines(build),
     ]
     return "\n".join(out)
 
