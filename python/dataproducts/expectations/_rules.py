@@ -95,19 +95,30 @@ def unique(*columns: str, why: str = "") -> Rule:
         return Rule((Check("ExpectColumnValuesToBeUnique", {"column": columns[0]}, text),))
     derived = "__".join(columns) + "__unique"
 
+    return _derived_flag(
+        derived,
+        lambda df, memo=None: ~_duplicated(df, columns, memo),
+        f"{text} (`{derived}` is whether no other row has the same {_cols(columns)}.)",
+        groups=tuple(columns),
+    )
+
+
+def _derived_flag(
+    derived: str,
+    flag: Callable[..., Any],
+    text: str,
+    groups: tuple[str, ...] = (),
+) -> Rule:
+    """A rule checked on a derived boolean column: ``derived`` = ``flag(frame, memo)``
+    (one value per row), and every row must be True."""
+
     def derive(df: pd.DataFrame, memo: dict | None = None) -> pd.DataFrame:
-        return df.assign(**{derived: ~_duplicated(df, columns, memo)})
+        return df.assign(**{derived: flag(df, memo)})
 
     return Rule(
-        (
-            Check(
-                "ExpectColumnValuesToBeInSet",
-                {"column": derived, "value_set": [True]},
-                f"{text} (`{derived}` is whether no other row has the same {_cols(columns)}.)",
-            ),
-        ),
+        (Check("ExpectColumnValuesToBeInSet", {"column": derived, "value_set": [True]}, text),),
         derive=derive,
-        groups=tuple(columns),
+        groups=groups,
     )
 
 
@@ -220,20 +231,14 @@ def differ(column_a: str, column_b: str, why: str) -> Rule:
     """
     derived = f"{column_a}__differs_from_{column_b}"
 
-    def derive(df: pd.DataFrame, memo: dict | None = None) -> pd.DataFrame:
+    def differs(df: pd.DataFrame, memo: dict | None = None) -> pd.Series:
         a, b = _plain_values(df[column_a]), _plain_values(df[column_b])
-        same = (a == b).fillna(False).astype(bool) | (a.isna() & b.isna())
-        return df.assign(**{derived: ~same})
+        return ~((a == b).fillna(False).astype(bool) | (a.isna() & b.isna()))
 
-    return Rule(
-        (
-            Check(
-                "ExpectColumnValuesToBeInSet",
-                {"column": derived, "value_set": [True]},
-                f"`{column_a}` ≠ `{column_b}`: {why} (`{derived}` is whether they differ).",
-            ),
-        ),
-        derive=derive,
+    return _derived_flag(
+        derived,
+        differs,
+        f"`{column_a}` ≠ `{column_b}`: {why} (`{derived}` is whether they differ).",
     )
 
 
