@@ -58,8 +58,8 @@ run: generate build
 # dbt parse with --warn-error: a misspelled YAML key, a deprecation or a config path that
 # matches nothing fails here instead of being ignored silently.
 lint: install
-	$(BIN)/ruff check python scripts
-	$(BIN)/ruff format --check python scripts
+	$(BIN)/ruff check python scripts models
+	$(BIN)/ruff format --check python scripts models
 	$(BIN)/dbt parse --show-all-deprecations --no-partial-parse --warn-error --quiet \
 	  --target lint --target-path target/lint --log-path target/lint/logs
 	@# one process: the statistics models parse into trees too deep to pickle between workers

@@ -33,9 +33,7 @@ def model(dbt, session):
     frames = {}
     for snapshot_name in snapshot_names:
         where = f"snapshot_name = '{snapshot_name}'"
-        pairs = (
-            similarities.filter(where).project("course_id, similar_course_id, similarity").df()
-        )
+        pairs = similarities.filter(where).project("course_id, similar_course_id, similarity").df()
         nearest = nearest_neighbours(
             pairs["course_id"].to_numpy(),
             pairs["similar_course_id"].to_numpy(),
