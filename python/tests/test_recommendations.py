@@ -370,11 +370,7 @@ def test_stack_snapshots_names_each_frame() -> None:
     assert list(empty.columns) == ["x", "snapshot_index"] and null_sql == "null"
 
 
-def test_als_factors_do_not_depend_on_threads_or_row_order() -> None:
-    """int_als_factors_fitted fits with var recommendations_als_threads threads (0 = every
-    core) and reads the affinity table in no fixed order: the factors must be identical
-    with 1 or 2 threads and with the rows shuffled (each learner's and course's solve is
-    independent; the matrix is sorted)."""
+def _als_model():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
@@ -382,20 +378,71 @@ def test_als_factors_do_not_depend_on_threads_or_row_order() -> None:
     )
     als = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(als)
-    rng = np.random.default_rng(3)
-    learners, courses = rng.integers(0, 300, 3000), rng.integers(0, 40, 3000)
+    return als
+
+
+def _interactions(seed: int, n_learners: int = 300, n_courses: int = 40) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    learners, courses = rng.integers(0, n_learners, 3000), rng.integers(0, n_courses, 3000)
     pairs = {(int(u), int(c)) for u, c in zip(learners, courses, strict=True)}
     interactions = pd.DataFrame(sorted(pairs), columns=["learner_id", "course_id"])
     interactions["affinity"] = rng.gamma(2.0, 1.0, len(interactions))
+    return interactions
+
+
+def test_als_factors_do_not_depend_on_threads_or_row_order() -> None:
+    """int_als_factors_fitted fits with var recommendations_als_threads threads (0 = every
+    core) and reads the affinity table in no fixed order: the factors must be identical
+    with 1 or 2 threads and with the rows shuffled (each learner's and course's solve is
+    independent; the matrix is sorted), warm-started or not."""
+    als = _als_model()
+    interactions = _interactions(3)
     shuffled = interactions.sample(frac=1.0, random_state=5)
-    fits = [
-        als.fit_snapshot(interactions, 8, 5, 0.1, 10.0, 42, num_threads=1),
-        als.fit_snapshot(interactions, 8, 5, 0.1, 10.0, 42, num_threads=2),
-        als.fit_snapshot(shuffled, 8, 5, 0.1, 10.0, 42, num_threads=2),
-    ]
-    for other in fits[1:]:
-        for a, b in zip(fits[0], other, strict=True):
-            assert np.array_equal(a, b)
+    previous = als.fit_snapshot(_interactions(4, 250, 35), 8, 5, 0.1, 10.0, 42, num_threads=1)
+    for warm_start in (None, previous):
+        fits = [
+            als.fit_snapshot(interactions, 8, 5, 0.1, 10.0, 42, 1, warm_start),
+            als.fit_snapshot(interactions, 8, 5, 0.1, 10.0, 42, 2, warm_start),
+            als.fit_snapshot(shuffled, 8, 5, 0.1, 10.0, 42, 2, warm_start),
+        ]
+        for other in fits[1:]:
+            for a, b in zip(fits[0], other, strict=True):
+                assert np.array_equal(a, b)
+
+
+def test_als_warm_start_factors_by_id() -> None:
+    """Ids the previous fit saw start from its factors, the others from the random ones:
+    ids [2, 5, 7, 9] against a previous fit of [1, 5, 9] -> 5 and 9 take rows 1 and 2 of
+    the previous factors, 2 and 7 keep their random rows."""
+    als = _als_model()
+    previous = np.array([[1.0, 1.5], [5.0, 5.5], [9.0, 9.5]], dtype=np.float32)
+    random_rows = np.full((4, 2), -1.0, dtype=np.float32)
+    start = als.warm_start_factors(
+        np.array([2, 5, 7, 9]), np.array([1, 5, 9]), previous, random_rows
+    )
+    assert start.tolist() == [[-1.0, -1.0], [5.0, 5.5], [-1.0, -1.0], [9.0, 9.5]]
+    assert random_rows.tolist() == [[-1.0, -1.0]] * 4  # the random rows are not modified
+    empty = als.warm_start_factors(
+        np.array([3]), np.array([], dtype=np.int64), previous[:0], random_rows[:1]
+    )
+    assert empty.tolist() == [[-1.0, -1.0]]
+
+
+def test_als_warm_start_continues_the_previous_fit() -> None:
+    """A fit warm-started from a converged fit of the same data stays at it: one more
+    sweep moves the factors far less than one sweep from random gets to them (the
+    previous factors are used, not discarded)."""
+    als = _als_model()
+    interactions = _interactions(6)
+    converged = als.fit_snapshot(interactions, 8, 40, 0.1, 10.0, 42, num_threads=1)
+    warm = als.fit_snapshot(interactions, 8, 1, 0.1, 10.0, 42, 1, converged)
+    cold = als.fit_snapshot(interactions, 8, 1, 0.1, 10.0, 42, num_threads=1)
+    for index in (1, 3):  # learner factors, course factors
+        to_warm = np.abs(warm[index] - converged[index]).max()
+        to_cold = np.abs(cold[index] - converged[index]).max()
+        assert to_warm < 0.05 * to_cold
+    # ids are the interaction's own, whatever the previous fit saw
+    assert np.array_equal(warm[0], converged[0]) and np.array_equal(warm[2], converged[2])
 
 
 # --- the built warehouse, both engines ----------------------------------------------------

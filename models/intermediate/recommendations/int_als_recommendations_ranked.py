@@ -39,9 +39,10 @@ def wide(relation, id_column):
 def model(dbt, session):
     dbt.config(materialized="table")
     k = int(dbt.config.get("recommendations_k"))
-    version = "als-f{}-i{}-r{}-a{}-s{}-v1".format(
+    version = "als-f{}-i{}-w{}-r{}-a{}-s{}-v1".format(
         dbt.config.get("als_factors"),
         dbt.config.get("als_iterations"),
+        dbt.config.get("als_warm_iterations"),
         dbt.config.get("als_regularization"),
         dbt.config.get("als_alpha"),
         dbt.config.get("als_seed"),
