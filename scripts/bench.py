@@ -117,16 +117,20 @@ def main(argv: list[str]) -> int:
             print(bodies[-1], flush=True)
         took = time.perf_counter() - t0
         body = "\n".join(bodies)
+        # each section says when it ran: a subset run keeps the other sections as they were
+        stamp = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
         sections[name] = (
-            f"## {name}\n\nCommands: {', '.join(shown)} ({took:.0f} s in all)\n\n{body}\n"
+            f"## {name}\n\nCommands: {', '.join(shown)} ({took:.0f} s in all; run {stamp})"
+            f"\n\n{body}\n"
         )
     out = [
         "# Benchmarks",
         "",
-        "Written by `make bench` (`python scripts/bench.py`); figures from one run on the machine",
-        "below. Benchmarks are not tests: no test asserts a wall-clock time.",
+        "Written by `make bench` (`python scripts/bench.py`; `python scripts/bench.py <step>`",
+        "reruns one section and keeps the others); each section says when it ran, all on the",
+        "machine below. Benchmarks are not tests: no test asserts a wall-clock time.",
         "",
-        f"Run on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC:",
+        f"Last written {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, on:",
         "",
         *machine(),
         "",
