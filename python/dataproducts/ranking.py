@@ -283,11 +283,22 @@ def stack_snapshots(
     >>> stacked["snapshot_index"].tolist(), name_sql
     ([0, 0], "case snapshot_index when 0 then 'serving' end")
     """
-    names = list(frames)
     stacked = [
         frame.assign(snapshot_index=np.int16(index)) for index, frame in enumerate(frames.values())
     ]
     if not stacked:
         return empty.assign(snapshot_index=pd.Series(dtype="int16")), "null"
+    return pd.concat(stacked, ignore_index=True), snapshot_name_sql(list(frames))
+
+
+def snapshot_name_sql(names: list[str]) -> str:
+    """The SQL turning a ``snapshot_index`` column back into the snapshot's name: index
+    i names ``names[i]`` (``null`` for no names).
+
+    >>> snapshot_name_sql(["training", "serving"])
+    "case snapshot_index when 0 then 'training' when 1 then 'serving' end"
+    """
+    if not names:
+        return "null"
     cases = "".join(f" when {index} then '{name}'" for index, name in enumerate(names))
-    return pd.concat(stacked, ignore_index=True), f"case snapshot_index{cases} end"
+    return f"case snapshot_index{cases} end"

@@ -7,17 +7,19 @@ sweeps, each later one warm-started from the one before it (learners and courses
 there start from their factors, new ones from random) for `warm_iterations` sweeps, as
 an incremental retrain does. Measured at medium, the evaluation snapshot's ALS NDCG@10
 is 0.107 from random with 15 sweeps and 0.112 warm-started with 5, at half the work.
-The output is long: one row per (snapshot, entity, factor). The learner and course
-factor tables (int_learner_factors_fitted, int_course_factors_fitted) and the scoring
+The output has one row per (snapshot, entity) with the entity's factor vector as a
+fixed-size array (`factors`, DOUBLE[f]), the shape an embedding takes: f times fewer
+rows to write and read than one row per factor. The learner and course factor tables
+(int_learner_factors_fitted, int_course_factors_fitted) and the scoring
 (int_als_recommendations_ranked) read it.
 A DuckDB-only dbt Python model; disabled where the adapter has no Python models.
 """
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 import scipy.sparse as sp
 
-from dataproducts.ranking import stack_snapshots
+from dataproducts.ranking import snapshot_name_sql
 
 
 def warm_start_factors(ids, previous_ids, previous_factors, random_factors):
@@ -82,14 +84,20 @@ def fit_snapshot(
     return learners, np.asarray(als.user_factors), courses, np.asarray(als.item_factors)
 
 
-def to_long(entity_code, ids, matrix):
+def factor_rows(snapshot_index, entity_code, ids, matrix):
+    """Arrow rows (snapshot_index, entity_code, entity_id, factors) of one fit's entities.
+
+    ``factors`` is a fixed-size list (DOUBLE[f] in DuckDB) built on the matrix's own
+    buffer: no per-row Python objects.
+    """
     n, f = matrix.shape
-    return pd.DataFrame(
+    values = pa.array(np.ascontiguousarray(matrix, dtype=np.float64).ravel())
+    return pa.table(
         {
-            "entity_code": np.full(n * f, entity_code, dtype=np.int8),
-            "entity_id": np.repeat(ids.astype(np.int64), f),
-            "factor_index": np.tile(np.arange(1, f + 1, dtype=np.int32), n),
-            "factor_value": matrix.astype(np.float64).ravel(),
+            "snapshot_index": pa.array(np.full(n, snapshot_index, dtype=np.int16)),
+            "entity_code": pa.array(np.full(n, entity_code, dtype=np.int8)),
+            "entity_id": pa.array(np.asarray(ids, dtype=np.int64)),
+            "factors": pa.FixedSizeListArray.from_arrays(values, f),
         }
     )
 
@@ -120,9 +128,9 @@ def model(dbt, session):
         .df()["snapshot_name"]
         if name in fitted
     ]
-    frames = {}
+    tables = [factor_rows(0, 0, np.array([], dtype=np.int64), np.zeros((0, factors)))]
     previous = None
-    for snapshot_name in snapshot_names:
+    for snapshot_index, snapshot_name in enumerate(snapshot_names):
         # numpy arrays straight from DuckDB (no pandas frame in between)
         interactions = (
             affinities.filter(f"snapshot_name = '{snapshot_name}'")
@@ -140,20 +148,15 @@ def model(dbt, session):
             warm_start=previous,
         )
         learners, learner_factors, courses, course_factors = previous
-        frames[snapshot_name] = pd.concat(
-            [to_long(0, learners, learner_factors), to_long(1, courses, course_factors)],
-            ignore_index=True,
-        )
-    # text columns are added in SQL: as pandas string columns they cost more to hand
-    # to DuckDB than the fit
-    empty = to_long(0, np.array([], dtype=np.int64), np.zeros((0, factors)))
-    numeric, snapshot_sql = stack_snapshots(frames, empty=empty)
-    return session.from_df(numeric).project(
+        tables.append(factor_rows(snapshot_index, 0, learners, learner_factors))
+        tables.append(factor_rows(snapshot_index, 1, courses, course_factors))
+    # text columns are added in SQL: as Python strings they cost more to hand to
+    # DuckDB than the fit
+    return session.from_arrow(pa.concat_tables(tables)).project(
         f"""
-        cast({snapshot_sql} as varchar) as snapshot_name,
+        cast({snapshot_name_sql(snapshot_names)} as varchar) as snapshot_name,
         cast(case entity_code when 0 then 'learner' else 'course' end as varchar) as entity_type,
         entity_id,
-        factor_index,
-        factor_value
+        factors
         """
     )

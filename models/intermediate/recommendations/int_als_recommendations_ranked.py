@@ -13,26 +13,22 @@ import numpy as np
 from dataproducts.ranking import factor_top_k, ranked_frame, stack_snapshots
 
 
-def wide(relation, id_column):
-    """(id, factor_index, factor_value) rows of one snapshot -> sorted ids, (n, f) matrix.
+def factor_matrix(relation, id_column):
+    """(id, factors) rows of one snapshot -> sorted ids, (n, f) matrix.
 
-    The rows are read sorted by id then factor, so they reshape without a pivot.
+    ``factors`` is a fixed-size array, so the rows stack into the matrix with no pivot
+    and no per-row Python objects.
     """
-    # numpy arrays straight from DuckDB (no pandas frame in between)
-    columns = (
-        relation.project(f"{id_column}, factor_index, factor_value")
-        .order(f"{id_column}, factor_index")
-        .fetchnumpy()
-    )
-    ids = np.unique(np.asarray(columns[id_column], dtype=np.int64))
-    n_rows = len(columns["factor_index"])
-    n_factors = int(np.max(columns["factor_index"])) if n_rows else 0
-    if n_rows != len(ids) * n_factors:
+    table = relation.project(f"{id_column}, factors").order(id_column).to_arrow_table()
+    ids = table.column(id_column).to_numpy().astype(np.int64, copy=False)
+    vectors = table.column("factors").combine_chunks()
+    n_factors = vectors.type.list_size
+    if vectors.null_count:
         raise ValueError(
-            f"als: {id_column} factors are incomplete ({n_rows} rows for {len(ids)} ids and "
-            f"{n_factors} factors); rebuild int_als_factors_fitted."
+            f"als: {vectors.null_count} {id_column} factor vectors are null; "
+            "rebuild int_als_factors_fitted."
         )
-    values = np.asarray(columns["factor_value"], dtype=np.float64)
+    values = vectors.flatten().to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
     return ids, values.reshape(len(ids), n_factors)
 
 
@@ -52,10 +48,10 @@ def model(dbt, session):
     # it): those two are built beside this model instead of before it
     factors = dbt.ref("int_als_factors_fitted")
     learner_factors = factors.filter("entity_type = 'learner'").project(
-        "snapshot_name, entity_id as learner_id, factor_index, factor_value"
+        "snapshot_name, entity_id as learner_id, factors"
     )
     course_factors = factors.filter("entity_type = 'course'").project(
-        "snapshot_name, entity_id as course_id, factor_index, factor_value"
+        "snapshot_name, entity_id as course_id, factors"
     )
     consumed_all = dbt.ref("int_learner_course_affinities_decayed").filter("is_consumed")
     listed = dbt.ref("int_recommendation_learners_sampled")
@@ -70,13 +66,13 @@ def model(dbt, session):
         where = f"snapshot_name = '{snapshot_name}'"
         # listed learners only (everyone at serving, the evaluation sample before); the
         # fit itself used every learner of the snapshot
-        learner_ids, user_matrix = wide(
+        learner_ids, user_matrix = factor_matrix(
             learner_factors.filter(where).join(
                 listed.filter(where).project("learner_id"), "learner_id"
             ),
             "learner_id",
         )
-        course_ids, item_matrix = wide(course_factors.filter(where), "course_id")
+        course_ids, item_matrix = factor_matrix(course_factors.filter(where), "course_id")
         # unpublished courses are never listed: score the published ones only
         is_published = np.isin(course_ids, published)
         consumed = consumed_all.filter(where).project("learner_id, course_id").df()

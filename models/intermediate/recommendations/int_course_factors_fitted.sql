@@ -1,5 +1,6 @@
 {#-
-    ALS course factors: one row per snapshot, course and factor (1-based index).
+    ALS course factors: one row per snapshot and course, its factor vector as a
+    fixed-size array (DOUBLE[f], f = var recommendations_als_factors).
     Split out of int_als_factors_fitted, which fits learners and courses together.
 -#}
 
@@ -18,9 +19,8 @@ final as (
         snapshot_name,
         cast(entity_id as {{ dbt.type_bigint() }}) as course_id,
 
-        -- numerics
-        cast(factor_index as integer) as factor_index,
-        cast(factor_value as double precision) as factor_value
+        -- arrays
+        factors
     from factors
     where entity_type = 'course'
 
