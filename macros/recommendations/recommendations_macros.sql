@@ -90,9 +90,6 @@
         'because_you_viewed': 'i2i-' ~ similarity ~ '-min' ~ min_cooccurrence,
         'popular': 'trending-' ~ var('recommendations_trending_days') ~ 'd',
         'next_in_specialization': 'specialization-sequence',
-        'als': 'als-f' ~ var('recommendations_als_factors') ~ '-i' ~ var('recommendations_als_iterations')
-            ~ '-w' ~ var('recommendations_als_warm_iterations') ~ '-r' ~ var('recommendations_als_regularization') ~ '-a' ~ var('recommendations_als_alpha')
-            ~ '-s' ~ var('recommendations_als_seed'),
     } -%}
     {%- if module not in versions -%}
         {{ exceptions.raise_compiler_error("recommendations_model_version: unknown module '" ~ module ~ "'") }}

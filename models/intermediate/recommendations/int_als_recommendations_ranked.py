@@ -35,14 +35,8 @@ def factor_matrix(relation, id_column):
 def model(dbt, session):
     dbt.config(materialized="table")
     k = int(dbt.config.get("recommendations_k"))
-    version = "als-f{}-i{}-w{}-r{}-a{}-s{}-v1".format(
-        dbt.config.get("als_factors"),
-        dbt.config.get("als_iterations"),
-        dbt.config.get("als_warm_iterations"),
-        dbt.config.get("als_regularization"),
-        dbt.config.get("als_alpha"),
-        dbt.config.get("als_seed"),
-    )
+    # built in the model's YAML config from the fit's vars (see there)
+    version = dbt.config.get("model_version")
 
     # the fit's own long table (not the learner and course factor tables split out of
     # it): those two are built beside this model instead of before it
