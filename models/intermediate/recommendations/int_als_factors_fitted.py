@@ -119,15 +119,9 @@ def model(dbt, session):
     threads = int(dbt.config.get("als_threads"))
 
     affinities = dbt.ref("int_learner_course_affinities_decayed").filter("affinity > 0")
-    fitted = set(affinities.project("snapshot_name").distinct().df()["snapshot_name"])
+    snapshots = dbt.ref("int_recommendation_snapshots_defined")
     # time order: each snapshot is warm-started from the one before it
-    snapshot_names = [
-        name
-        for name in dbt.ref("int_recommendation_snapshots_defined")
-        .order("as_of, snapshot_name")
-        .df()["snapshot_name"]
-        if name in fitted
-    ]
+    snapshot_names = snapshots.order("as_of, snapshot_name").df()["snapshot_name"].tolist()
     tables = [factor_rows(0, 0, np.array([], dtype=np.int64), np.zeros((0, factors)))]
     previous = None
     for snapshot_index, snapshot_name in enumerate(snapshot_names):
@@ -137,6 +131,8 @@ def model(dbt, session):
             .project("learner_id, course_id, affinity")
             .fetchnumpy()
         )
+        if len(interactions["learner_id"]) == 0:
+            continue  # nothing to fit (no activity yet at this snapshot)
         previous = fit_snapshot(
             interactions,
             factors,
