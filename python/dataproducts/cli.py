@@ -140,8 +140,12 @@ def generate(**kwargs: Any) -> None:
 
     Deterministic for a seed. Replaces the raw tables of the target.
     """
+    from . import settings
     from .generate import generate as run
 
+    settings.check(
+        ("DATAPRODUCTS_GENERATE_MEMORY", *settings.for_target(kwargs["target"], build=False))
+    )
     quiet = kwargs.pop("quiet")
     report = run(progress=not quiet, **kwargs)
     click.echo(report.summary())
@@ -162,24 +166,56 @@ def generate(**kwargs: Any) -> None:
     type=click.Path(file_okay=False),
     help="dbt's target directory [default: $DBT_TARGET_PATH or target/].",
 )
+@click.option(
+    "--no-publish",
+    is_flag=True,
+    help="dbt build only: no validation gate, nothing published (any dbt selection).",
+)
+@click.option(
+    "--partial",
+    is_flag=True,
+    help="Publish a build of part of the project (--select...): the snapshot mixes its "
+    "marts with the previous build's; the manifest records the dbt arguments.",
+)
 @click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
 def build(
-    target: str, keep: int | None, target_path: str | None, dbt_args: tuple[str, ...]
+    target: str,
+    keep: int | None,
+    target_path: str | None,
+    no_publish: bool,
+    partial: bool,
+    dbt_args: tuple[str, ...],
 ) -> None:
     """dbt build, then the validation gate, then publish a snapshot.
 
     Extra arguments go to dbt. Nothing is published when a model, a dbt test or an
     expectation of the gate fails (exit 1); the current snapshot keeps serving.
+    A dbt selection (--select, --exclude...) needs --no-publish or --partial.
 
     \b
     Examples:
       dataproducts build
       dataproducts build --target postgres
-      dataproducts build -- --select +recommendations --vars '{recommendations_k: 20}'
+      dataproducts build -- --vars '{recommendations_k: 20}'
+      dataproducts build --no-publish -- --select +recommendations
     """
     from .build import build as run
 
-    info = run(target, dbt_args, target_path=target_path, keep=keep, on_step=_step_echo)
+    if no_publish and partial:
+        raise click.UsageError("--no-publish and --partial exclude each other.")
+    steps = _StepTimer("build")
+    info = run(
+        target,
+        dbt_args,
+        target_path=target_path,
+        keep=keep,
+        partial=partial,
+        publish_snapshot=not no_publish,
+        on_step=steps,
+    )
+    if info is None:
+        click.echo(f"built (dbt build {' '.join(dbt_args)}); nothing published, as asked.")
+        return
     click.echo(_published_line(info))
 
 
@@ -191,17 +227,30 @@ def build(
     type=click.Path(file_okay=False),
     help="dbt's target directory of the build [default: $DBT_TARGET_PATH or target/].",
 )
-def publish(target: str, keep: int | None, target_path: str | None) -> None:
+@click.option(
+    "--partial",
+    is_flag=True,
+    help="Publish even a dbt build of part of the project (the manifest records it).",
+)
+def publish(target: str, keep: int | None, target_path: str | None, partial: bool) -> None:
     """Publish the last dbt build (after the validation gate) as the current snapshot.
 
     Refuses when dbt's last run had failures. `dataproducts build` does dbt build and this.
     """
-    from .build import postgres_dsn
+    from . import settings
+    from .build import check_duckdb_warehouse, postgres_dsn
     from .paths import default_duckdb_path
     from .publish import publish as run
 
-    source = postgres_dsn() if target == "postgres" else default_duckdb_path()
-    info = run(source, target_path=target_path, keep=keep, on_step=_step_echo)
+    settings.check(settings.for_target(target))
+    if target == "postgres":
+        source: Any = postgres_dsn()
+    else:
+        source = default_duckdb_path()
+        check_duckdb_warehouse(source, raw=False)
+    info = run(
+        source, target_path=target_path, keep=keep, partial=partial, on_step=_StepTimer("publish")
+    )
     click.echo(_published_line(info))
 
 
@@ -266,11 +315,15 @@ def validate(target: str, source: str | None, data_docs: str | None) -> None:
 
     Row counts are compared with the current snapshot's when there is one.
     """
-    from .build import postgres_dsn
+    from . import settings
+    from .build import check_duckdb_warehouse, postgres_dsn
     from .paths import default_duckdb_path
     from .publish import current, pg_url
     from .validation import validate_build
 
+    settings.check(settings.for_target(target, build=False))
+    if source is None and target != "postgres":
+        check_duckdb_warehouse(default_duckdb_path(), raw=False)
     if source is None:
         source = pg_url(postgres_dsn()) if target == "postgres" else str(default_duckdb_path())
     now = current(postgres_dsn() if target == "postgres" else None)
@@ -523,15 +576,40 @@ def _build(build_id: str | None) -> str:
     return f"build {build_id}" if build_id else "live warehouse"
 
 
-def _step_echo(step: str) -> None:
-    click.echo(f"publish: {step}", err=True)
+class _StepTimer:
+    """Prints each step of a build or publish with its time: ``publish: copied (+2.1 s,
+    44.0 s in all)`` (the time since the step before, and since the command started)."""
+
+    def __init__(self, command: str) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._command = command
+        self._start = self._last = self._clock()
+
+    def __call__(self, step: str) -> None:
+        now = self._clock()
+        label = "dbt build" if step == "built" else "publish"
+        click.echo(
+            f"{label}: {step} (+{now - self._last:.1f} s, {now - self._start:.1f} s in all)",
+            err=True,
+        )
+        self._last = now
 
 
 def _published_line(info: Any) -> str:
-    return (
+    line = (
         f"published {info.build_id}: {len(info.rows)} tables, {sum(info.rows.values()):,} rows "
         f"({info.location})"
     )
+    invocation = info.manifest.get("invocation") or {}
+    if invocation.get("partial"):
+        selection = json.dumps(invocation.get("selection"))
+        line += (
+            f"\nPARTIAL build published on purpose (dbt {selection}): the marts outside "
+            "the selection are as an earlier build left them in the warehouse."
+        )
+    return line
 
 
 def _plain(value: Any) -> Any:

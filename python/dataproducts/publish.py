@@ -48,7 +48,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
@@ -267,6 +267,61 @@ def _dbt_info(manifest: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+#: ``run_results.json`` arguments of a dbt invocation that build only part of the project.
+_SELECTION_ARGS = (
+    "select",
+    "models",
+    "exclude",
+    "selector",
+    "resource_types",
+    "exclude_resource_types",
+    "empty",
+    "sample",
+    "defer",
+    "favor_state",
+)
+
+
+def dbt_invocation(
+    target_path: str | Path | None = None, dbt_args: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """How dbt built what is published, for the snapshot's manifest: the command and the
+    selection arguments of its last invocation (dbt's ``run_results.json``), the
+    arguments `dataproducts build` passed (``dbt_args``), and ``partial``: whether only
+    part of the project was built (a snapshot of it mixes two builds' marts)."""
+    target = Path(target_path) if target_path else default_target_path()
+    args: dict[str, Any] = {}
+    with contextlib.suppress(FileNotFoundError, ValueError, AttributeError):
+        args = json.loads((target / "run_results.json").read_text()).get("args") or {}
+    selection = {
+        k: args[k] for k in _SELECTION_ARGS if args.get(k) not in (None, False, "", [], {})
+    }
+    out: dict[str, Any] = {
+        "command": args.get("which"),
+        "invocation_command": args.get("invocation_command"),
+        "vars": args.get("vars") or {},
+        "selection": selection,
+    }
+    if dbt_args is not None:
+        out["args"] = list(dbt_args)
+    out["partial"] = bool(selection)
+    return out
+
+
+def _refuse_partial(invocation: Mapping[str, Any], target_path: str | Path | None) -> None:
+    if invocation["partial"]:
+        shown = " ".join(
+            f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in invocation["selection"].items()
+        )
+        raise PublishError(
+            f"the last dbt build in {target_path or default_target_path()} built only part "
+            f"of the project ({shown}): a snapshot of it would mix its marts with an older "
+            "build's. Run a full `dataproducts build`, or publish the mix on purpose with "
+            "--partial (the manifest records it). Nothing was published."
+        )
+
+
 # --- DuckDB -----------------------------------------------------------------------------
 
 
@@ -316,6 +371,8 @@ def publish(
     validate: bool = True,
     data_docs_dir: str | Path | None = None,
     on_step: Step | None = None,
+    dbt_args: Sequence[str] | None = None,
+    partial: bool = False,
 ) -> SnapshotInfo:
     """Publish the public marts (and seeds) of a built warehouse as the current snapshot.
 
@@ -326,9 +383,14 @@ def publish(
     (:func:`dataproducts.validation.validate_build`) on the copy before switching;
     ``BuildFailedError`` and nothing published when it fails. ``on_step`` is called with
     ``"copied"``, ``"validated"``, ``"staged"``, ``"switched"`` and ``"pruned"``.
+    A build of part of the project (``--select``...) is refused unless ``partial``; the
+    manifest's ``invocation`` records it, with ``dbt_args`` (:func:`dbt_invocation`).
     """
     keep = _check_keep(keep) if keep is not None else default_keep()
     manifest = read_dbt_artifacts(target_path)
+    invocation = dbt_invocation(target_path, dbt_args)
+    if not partial:
+        _refuse_partial(invocation, target_path)
     if source is not None and is_postgres(source):
         return _pg_publish(
             str(source),
@@ -337,6 +399,7 @@ def publish(
             validate=validate,
             data_docs_dir=data_docs_dir,
             on_step=on_step,
+            invocation=invocation,
         )
     warehouse = Path(source) if source is not None else default_duckdb_path()
     if not warehouse.is_file():
@@ -373,6 +436,7 @@ def publish(
                 ),
                 step=step,
             )
+            snapshot["invocation"] = invocation
             (staging / MANIFEST_FILE).write_text(json.dumps(snapshot, indent=2, default=str))
             for name in (SNAPSHOT_FILE, MANIFEST_FILE):
                 os.chmod(staging / name, 0o444)
@@ -828,6 +892,7 @@ def _pg_publish(
     validate: bool,
     data_docs_dir: str | Path | None,
     on_step: Step | None,
+    invocation: Mapping[str, Any] | None = None,
 ) -> SnapshotInfo:
     from psycopg2 import sql
 
@@ -896,6 +961,7 @@ def _pg_publish(
                 "engine": "postgres",
                 "schema": schema,
                 "dbt": info,
+                "invocation": dict(invocation or {}),
                 "aliases": _aliases(specs),
                 "tables": tables,
                 "validation": validation,
