@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -123,6 +125,20 @@ def _artifacts(runner: DbtRunner) -> dict[str, dict[str, Any]]:
         "manifest": json.loads((runner.target_path / "manifest.json").read_text()),
         "run_results": runner.run_results(),
     }
+
+
+def _interrupted(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM (and SIGHUP) end the session like Ctrl-C: pytest tears the fixtures down, so
+    the servers they started stop. (Should even that fail, or the process be SIGKILLed,
+    the server's watchdog stops it: see ``pg_server.py``.)"""
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(sig) in (signal.SIG_DFL, None):
+                signal.signal(sig, _interrupted)
 
 
 @pytest.fixture(scope="session")

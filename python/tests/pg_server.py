@@ -4,16 +4,27 @@ PostgreSQL refuses to run as root, so when the tests run as root (as in CI) the 
 initialised and started as user ``postgres`` in a temporary directory that user owns. It
 listens on 127.0.0.1 only, on a free port, with trust authentication, and is stopped (and
 its directory removed) when the session ends.
+
+The server never outlives the test process, however that ends (normal exit, a crash,
+SIGTERM, SIGINT, even SIGKILL): ``postgres`` runs in the foreground (not daemonized by
+``pg_ctl``) under a small watchdog process, a child of the tests. The kernel sends the
+watchdog SIGTERM when the tests' process dies (Linux ``PR_SET_PDEATHSIG``); it then stops
+the server (immediate shutdown) and removes the directory. The server itself gets SIGKILL
+should the watchdog die first.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import json
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -85,20 +96,77 @@ class PostgresServer:
         con.close()
         return self.env_for(name)
 
+    watchdog: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def postmaster_pid(self) -> int | None:
+        """The server's pid (first line of ``postmaster.pid``), None once it is gone."""
+        try:
+            return int((self.workdir / "data" / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def stop(self) -> None:
-        _run(
-            [
-                str(self.bin_dir / "pg_ctl"),
-                "-D",
-                str(self.workdir / "data"),
-                "-m",
-                "immediate",
-                "stop",
-            ],
-            self.run_as,
-            check=False,
-        )
+        """Stop the server and remove its directory (idempotent)."""
+        if self.watchdog is not None and self.watchdog.poll() is None:
+            self.watchdog.send_signal(signal.SIGTERM)
+            try:
+                self.watchdog.wait(30)
+            except subprocess.TimeoutExpired:
+                self.watchdog.kill()
+                self.watchdog.wait()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+#: The watchdog: drops to the server's user, ties itself to its parent (SIGTERM when the
+#: parent dies: set after the user change, which clears it), starts ``postgres`` in the
+#: foreground (SIGKILL when the watchdog dies), and on SIGTERM/SIGINT/SIGHUP, or when the
+#: server exits, stops it and removes the work directory.
+_WATCHDOG = r"""
+import ctypes, json, os, pwd, shutil, signal, subprocess, sys
+
+spec = json.loads(sys.argv[1])
+if spec["run_as"]:
+    pw = pwd.getpwnam(spec["run_as"])
+    os.setgroups([])
+    os.setgid(pw.pw_gid)
+    os.setuid(pw.pw_uid)
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+stopping = []
+signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
+signal.signal(signal.SIGHUP, lambda *_: stopping.append(1))
+me = os.getpid()
+
+
+def tie():
+    libc.prctl(1, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != me:
+        os._exit(1)
+
+
+server = None
+if os.getppid() == spec["parent"]:  # else the parent died before prctl took effect
+    with open(spec["log"], "ab") as log:
+        server = subprocess.Popen(
+            spec["cmd"], stdout=log, stderr=subprocess.STDOUT, preexec_fn=tie,
+            start_new_session=True,
+        )
+    while not stopping and server.poll() is None:
+        try:
+            server.wait(0.5)
+        except subprocess.TimeoutExpired:
+            pass
+    if server.poll() is None:
+        server.send_signal(signal.SIGQUIT)  # immediate shutdown
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+shutil.rmtree(spec["workdir"], ignore_errors=True)
+"""
 
 
 def _run(cmd: list[str], run_as: str | None, check: bool = True) -> subprocess.CompletedProcess:
@@ -133,34 +201,45 @@ def start_server() -> PostgresServer:
             ],
             run_as,
         )
-        opts = (
-            f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50 "
-            "-c shared_buffers=256MB -c work_mem=64MB"
-        )
-        _run(
-            [
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(workdir / "data"),
-                "-o",
-                opts,
-                "-l",
-                str(workdir / "server.log"),
-                "-w",
-                "start",
-            ],
-            run_as,
-        )
     except subprocess.CalledProcessError as exc:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise RuntimeError(f"could not initialise PostgreSQL: {exc.stderr or exc.stdout}") from exc
+    cmd = [
+        str(bin_dir / "postgres"),
+        "-D",
+        str(workdir / "data"),
+        "-p",
+        str(port),
+        "-k",
+        str(workdir),
+        *("-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"),
+        *("-c", "synchronous_commit=off", "-c", "full_page_writes=off"),
+        *("-c", "max_connections=50", "-c", "shared_buffers=256MB", "-c", "work_mem=64MB"),
+    ]
+    spec = {
+        "run_as": run_as,
+        "parent": os.getpid(),
+        "cmd": cmd,
+        "log": str(workdir / "server.log"),
+        "workdir": str(workdir),
+    }
+    watchdog = subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, json.dumps(spec)],
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"},
+        cwd="/",
+        stdin=subprocess.DEVNULL,
+    )
+    server = PostgresServer(
+        port=port, workdir=workdir, bin_dir=bin_dir, run_as=run_as, watchdog=watchdog
+    )
+    atexit.register(server.stop)  # a fallback: the watchdog stops it anyway
+    try:
+        _wait_ready(server)
+    except Exception as exc:
         log = workdir / "server.log"
         detail = log.read_text() if log.exists() else ""
-        shutil.rmtree(workdir, ignore_errors=True)
-        raise RuntimeError(
-            f"could not start PostgreSQL: {exc.stderr or exc.stdout}\n{detail}"
-        ) from exc
-    server = PostgresServer(port=port, workdir=workdir, bin_dir=bin_dir, run_as=run_as)
-    _wait_ready(server)
+        server.stop()
+        raise RuntimeError(f"could not start PostgreSQL:\n{detail}") from exc
     server.env = server.create_database(server.database)
     return server
 
@@ -170,6 +249,8 @@ def _wait_ready(server: PostgresServer, timeout: float = 30.0) -> None:
 
     deadline = time.monotonic() + timeout
     while True:
+        if server.watchdog is not None and server.watchdog.poll() is not None:
+            raise RuntimeError("the PostgreSQL server exited")
         try:
             with contextlib.closing(psycopg2.connect(server.dsn_for("postgres"))):
                 return

@@ -424,6 +424,7 @@ def test_a_build_killed_half_way_then_the_next_build_succeeds(
     cmd = [
         str(Path(sys.executable).parent / "dataproducts"),
         "build",
+        "--partial",
         "--target-path",
         str(target),
         "--",
@@ -459,7 +460,9 @@ def test_a_build_killed_half_way_then_the_next_build_succeeds(
 
     monkeypatch.setenv("DATAPRODUCTS_DUCKDB", str(warehouse))
     monkeypatch.setenv("DBT_PROFILES_DIR", str(REPO))
-    info = build("dev", ["--select", "similar_courses"], target_path=target, validate=False)
+    info = build(
+        "dev", ["--select", "similar_courses"], target_path=target, validate=False, partial=True
+    )
     assert info.build_id != before.build_id
     assert client.build_id == info.build_id
     assert client.recommendations.similar(1)  # the new snapshot serves
@@ -496,7 +499,9 @@ def test_a_build_with_a_failing_data_test_publishes_nothing(
     monkeypatch.setenv("DATAPRODUCTS_DUCKDB", str(warehouse))
     monkeypatch.setenv("DBT_PROFILES_DIR", str(REPO))
 
-    code = run(["build", "--target-path", str(target), "--", "--select", "similar_courses"])
+    code = run(
+        ["build", "--partial", "--target-path", str(target), "--", "--select", "similar_courses"]
+    )
     err = capfd.readouterr().err
 
     assert code == EXIT_FAILED

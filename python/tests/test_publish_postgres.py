@@ -177,7 +177,13 @@ def test_dataproducts_build_on_postgres(pg, monkeypatch: pytest.MonkeyPatch) -> 
         "DBT_PROFILES_DIR": str(REPO),
     }.items():
         monkeypatch.setenv(key, value)
-    info = build("postgres", ["--select", "similar_courses"], target_path=target, validate=False)
+    info = build(
+        "postgres",
+        ["--select", "similar_courses"],
+        target_path=target,
+        validate=False,
+        partial=True,
+    )
     assert info.engine == "postgres" and info.location.startswith("dataproducts_")
     with dataproducts.connect(dsn) as client:
         assert client.build_id == info.build_id
