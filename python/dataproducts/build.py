@@ -453,12 +453,12 @@ def build(
     keep = _check_keep(keep) if keep is not None else default_keep()
     check_dbt_args(dbt_args, partial=partial, publishing=publish_snapshot)
     tp = Path(target_path) if target_path else default_target_path()
+    in_use: WarehouseInUseError | None = None
     if target == "postgres":
         source: str | Path = postgres_dsn()
         lock = postgres_build_lock(str(source))
     else:
         source = default_duckdb_path()
-        in_use: WarehouseInUseError | None = None
         try:  # before the lock file beside it: a warehouse without raw data gets nothing
             check_duckdb_warehouse(Path(source))
         except WarehouseInUseError as exc:  # another build's dbt? The lock says.
