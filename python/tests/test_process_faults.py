@@ -501,3 +501,36 @@ def test_a_full_build_is_recorded_as_not_partial(duckdb_build, tmp_path: Path) -
         "selection": {},
         "partial": False,
     }
+
+
+# --- PostgreSQL ------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_postgres_build_checks_raw_and_takes_a_lock(
+    postgres_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL: a database without schema raw is refused before dbt (exit 3), and
+    while another session holds the build lock a build fails fast, naming it."""
+    from contextlib import closing
+
+    import psycopg2
+
+    from dataproducts.build import _PG_BUILD_LOCK, BuildLockedError, build
+    from dataproducts.errors import WarehouseError
+
+    for key, value in postgres_server.create_database("no_raw").items():
+        monkeypatch.setenv(key, value)
+    target = tmp_path / "target"
+    with pytest.raises(WarehouseError, match=r"has no schema raw.*dataproducts generate"):
+        build("postgres", target_path=target)
+    assert not target.exists(), "dbt ran"
+
+    with closing(psycopg2.connect(postgres_server.dsn_for("no_raw"))) as holder:
+        holder.autocommit = True
+        with holder.cursor() as cur:
+            cur.execute("set application_name = 'dataproducts build pid 4242'")
+            cur.execute("select pg_advisory_lock(%s)", (_PG_BUILD_LOCK,))
+        with pytest.raises(BuildLockedError, match="pid 4242"):
+            build("postgres", target_path=target)
+    assert not target.exists()
