@@ -6,11 +6,12 @@ raises :class:`~dataproducts.errors.ConfigurationError` naming the variable, its
 what is accepted — before dbt starts, so a typo costs a second, not a rebuild.
 
 >>> check(["DATAPRODUCTS_KEEP_SNAPSHOTS"], {"DATAPRODUCTS_KEEP_SNAPSHOTS": "3"})
->>> check(["DATAPRODUCTS_KEEP_SNAPSHOTS"], {"DATAPRODUCTS_KEEP_SNAPSHOTS": "abc"})
-Traceback (most recent call last):
-...
-dataproducts.errors.ConfigurationError: DATAPRODUCTS_KEEP_SNAPSHOTS='abc' is not valid: \
-a whole number of snapshots, at least 1 (e.g. 5); unset it for the default, 5.
+>>> try:
+...     check(["DATAPRODUCTS_KEEP_SNAPSHOTS"], {"DATAPRODUCTS_KEEP_SNAPSHOTS": "abc"})
+... except ConfigurationError as exc:
+...     print(exc)
+DATAPRODUCTS_KEEP_SNAPSHOTS='abc' is not valid (it is not a whole number): a whole number of
+snapshots, at least 1 (e.g. 5); unset it for the default, 5.
 """
 
 from __future__ import annotations

@@ -534,3 +534,12 @@ def test_postgres_build_checks_raw_and_takes_a_lock(
         with pytest.raises(BuildLockedError, match="pid 4242"):
             build("postgres", target_path=target)
     assert not target.exists()
+
+
+def test_the_settings_examples_run() -> None:
+    import doctest
+
+    import dataproducts.settings
+
+    result = doctest.testmod(dataproducts.settings, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 2 and result.failed == 0
