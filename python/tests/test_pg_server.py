@@ -49,6 +49,7 @@ def wait_until(condition, seconds: float = 30.0) -> bool:
     return condition()
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("how", ["end", "fail", "SIGTERM", "SIGINT", "SIGKILL"])
 def test_the_server_never_outlives_the_tests(how: str, tmp_path: Path) -> None:
     (tmp_path / "test_hold.py").write_text(_SESSION)
