@@ -46,7 +46,9 @@ def _create(execute, types: dict[tuple[str, str], str] | None = None, text: bool
 def _insert(execute, table: str, rows: list[dict[str, str | None]]) -> None:
     for row in rows:
         columns = ", ".join(row)
-        values = ", ".join("null" if v is None else "'" + v.replace("'", "''") + "'" for v in row.values())
+        values = ", ".join(
+            "null" if v is None else "'" + v.replace("'", "''") + "'" for v in row.values()
+        )
         execute(f"insert into raw.{table} ({columns}) values ({values})")
 
 
@@ -109,7 +111,8 @@ def _assert_all_passed(dbt) -> None:
     bad = {
         k: v
         for k, v in statuses.items()
-        if v not in ("success", "pass") and not k.startswith("test.dataproducts.source_not_null_raw_")
+        if v not in ("success", "pass")
+        and not k.startswith("test.dataproducts.source_not_null_raw_")
     }
     assert not bad, bad
     reconciliations = [k for k in statuses if "source_row_count_reconciles_raw_" in k]
@@ -173,7 +176,9 @@ EVENTS_AS_TEXT = [
     (_event("5", occurred_at="2026-09-30 14:21:06.5"), "staged", "2026-09-30 14:21:06.500000"),
     # crosses midnight backwards: 2026-10-01 01:30 at +05:00 is 2026-09-30 20:30 UTC
     (
-        _event("6", occurred_at="2026-10-01 01:30:00+05:00", _loaded_at="2026-10-01 02:00:00+05:00"),
+        _event(
+            "6", occurred_at="2026-10-01 01:30:00+05:00", _loaded_at="2026-10-01 02:00:00+05:00"
+        ),
         "staged",
         "2026-09-30 20:30:00",
     ),
@@ -201,13 +206,17 @@ EVENTS_AS_TEXT = [
     # an offset cannot hide a future row: 2026-10-02 20:00-05:00 is 10-03 01:00 UTC,
     # later than NOW + 1 day
     (
-        _event("42", occurred_at="2026-10-02 20:00:00-05:00", _loaded_at="2026-10-02 20:00:00-05:00"),
+        _event(
+            "42", occurred_at="2026-10-02 20:00:00-05:00", _loaded_at="2026-10-02 20:00:00-05:00"
+        ),
         "implausible_occurred_at",
         None,
     ),
     # ...and 2026-10-02 04:00+05:00 is 10-01 23:00 UTC: within a day, staged
     (
-        _event("43", occurred_at="2026-10-02 04:00:00+05:00", _loaded_at="2026-10-02 04:00:00+05:00"),
+        _event(
+            "43", occurred_at="2026-10-02 04:00:00+05:00", _loaded_at="2026-10-02 04:00:00+05:00"
+        ),
         "staged",
         "2026-10-01 23:00:00",
     ),
@@ -358,7 +367,9 @@ def test_timestamptz_columns_are_converted_to_utc(
         "2": "implausible_occurred_at",
     }
     (row,) = _query(
-        engine, env, "select cast(occurred_at as varchar), cast(_loaded_at as varchar) from staging.stg_raw__events"
+        engine,
+        env,
+        "select cast(occurred_at as varchar), cast(_loaded_at as varchar) from staging.stg_raw__events",
     )
     assert row == ("2026-09-30 09:21:06", "2026-09-30 10:00:00")
 
