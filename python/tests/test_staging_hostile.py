@@ -343,7 +343,10 @@ def test_timestamptz_columns_are_converted_to_utc(
     )
     execute(
         "insert into raw.learners values (1, 'Ana', null, null, null,"
-        " '2026-08-01 10:00:00', '2026-08-01 10:05:00')"
+        " '2026-08-01 10:00:00', '2026-08-01 10:05:00'),"
+        # typed timestamps (the example): stamped 9999-12-31 when it happened
+        # and when it was loaded, so future_timestamp cannot see it
+        " (2, 'Bo', null, null, null, '9999-12-31 00:00:00', '9999-12-31 00:00:00')"
     )
     execute(
         "insert into raw.courses values (10, 'Statistics', null, null, 'beginner', null, null,"
@@ -365,6 +368,10 @@ def test_timestamptz_columns_are_converted_to_utc(
     assert _fates(engine, env, "events", "event_id") == {
         "1": "staged",
         "2": "implausible_occurred_at",
+    }
+    assert _fates(engine, env, "learners", "learner_id") == {
+        "1": "staged",
+        "2": "implausible_signed_up_at",
     }
     (row,) = _query(
         engine,
