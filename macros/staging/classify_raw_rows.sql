@@ -4,13 +4,17 @@
     (models/staging/raw/_raw__docs.md).
 
     Renders three CTEs (no leading `with`, no trailing comma), to be placed after
-    the model's own CTEs, the last of which (`relation`) holds the cleaned raw rows:
+    the model's own CTEs, the last of which (`relation`) holds the cleaned raw rows
+    and their `_invalid_value_reason` (raw_invalid_value_reason):
 
       deduplicated  the cleaned rows + _raw_key + _copy_rank (1 = the copy that
                     wins): one window function over the whole table;
-      validated     + _quarantine_reason: null_key, else null for superseded copies,
-                    else the reason of the first rule the row breaks (in the order
-                    given), else null. Lookups are left joins on equality (hash joins);
+      validated     + _quarantine_reason: the row's _invalid_value_reason (a raw
+                    value that did not parse, see clean_raw_column) unless the row is
+                    a superseded copy of a key, else null_key, else null for
+                    superseded copies, else the reason of the first rule the row
+                    breaks (in the order given), else null. Lookups are left joins on
+                    equality (hash joins);
       final         + _fate (staged / superseded / quarantined).
 
     The copy of a key that wins is the one with the latest _loaded_at, then the
@@ -54,6 +58,9 @@ validated as (
     select
         cleaned.*,
         case
+            when cleaned._invalid_value_reason is not null
+                and (cleaned.{{ primary_key }} is null or cleaned._copy_rank = 1)
+                then cleaned._invalid_value_reason
             when cleaned.{{ primary_key }} is null then 'null_key'
             when cleaned._copy_rank > 1 then null
             {%- for rule in rules %}

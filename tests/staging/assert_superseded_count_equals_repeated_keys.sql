@@ -18,11 +18,14 @@
 with
 
 {% for raw_table, primary_key in raw_tables.items() %}
+    {#- The key as staging reads it (a key arriving as text is parsed: ' 12' is 12, and
+        'x1' is no key at all, like null), so the check is about deduplication only. -#}
+    {%- set key = clean_raw_column(primary_key, 'bigint', assert_raw_contract(raw_table)) %}
     {{ raw_table }}_raw as (
 
         select
-            count({{ primary_key }}) as keyed_rows,
-            count(distinct {{ primary_key }}) as distinct_keys
+            count({{ key }}) as keyed_rows,
+            count(distinct {{ key }}) as distinct_keys
         from {{ source('raw', raw_table) }}
 
     ),

@@ -1,4 +1,4 @@
-{{ assert_raw_contract('coaching_deliveries') }}
+{%- set raw_types = assert_raw_contract('coaching_deliveries') -%}
 
 with
 
@@ -35,17 +35,20 @@ cleaned as (
 
     select
         -- ids
-        {{ clean_raw_column('delivery_id', 'bigint') }} as delivery_id,
-        {{ clean_raw_column('learner_id', 'bigint') }} as learner_id,
-        {{ clean_raw_column('course_id', 'bigint') }} as course_id,
-        {{ clean_raw_column('message_id', 'varchar') }} as message_id,
+        {{ clean_raw_column('delivery_id', 'bigint', raw_types) }} as delivery_id,
+        {{ clean_raw_column('learner_id', 'bigint', raw_types) }} as learner_id,
+        {{ clean_raw_column('course_id', 'bigint', raw_types) }} as course_id,
+        {{ clean_raw_column('message_id', 'varchar', raw_types) }} as message_id,
 
         -- strings
-        {{ clean_raw_column('variant', 'varchar') }} as variant,
+        {{ clean_raw_column('variant', 'varchar', raw_types) }} as variant,
 
         -- timestamps
-        {{ clean_raw_column('delivered_at', 'timestamp') }} as delivered_at,
-        {{ clean_raw_column('_loaded_at', 'timestamp') }} as _loaded_at
+        {{ clean_raw_column('delivered_at', 'timestamp', raw_types) }} as delivered_at,
+        {{ clean_raw_column('_loaded_at', 'timestamp', raw_types) }} as _loaded_at,
+
+        -- the first raw value that did not parse into its contract type
+        {{ raw_invalid_value_reason('coaching_deliveries', raw_types) }} as _invalid_value_reason
 
     from source
 
@@ -76,6 +79,8 @@ cleaned as (
         ('cleaned.delivered_at is null', 'missing_delivered_at'),
         ('cleaned._loaded_at is null', 'missing__loaded_at'),
         (is_in_future('cleaned.delivered_at', 'cleaned._loaded_at'), 'future_timestamp'),
+        (is_implausibly_late('cleaned.delivered_at'), 'implausible_delivered_at'),
+        (is_implausibly_late('cleaned._loaded_at'), 'implausible__loaded_at'),
         ('learners.learner_id is null', 'orphan_learner_id'),
         ('courses.course_id is null', 'orphan_course_id'),
         ('coaching_messages.message_id is null', 'unknown_message'),

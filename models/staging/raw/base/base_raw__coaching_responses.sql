@@ -1,4 +1,4 @@
-{{ assert_raw_contract('coaching_responses') }}
+{%- set raw_types = assert_raw_contract('coaching_responses') -%}
 
 with
 
@@ -19,15 +19,18 @@ cleaned as (
 
     select
         -- ids
-        {{ clean_raw_column('response_id', 'bigint') }} as response_id,
-        {{ clean_raw_column('delivery_id', 'bigint') }} as delivery_id,
+        {{ clean_raw_column('response_id', 'bigint', raw_types) }} as response_id,
+        {{ clean_raw_column('delivery_id', 'bigint', raw_types) }} as delivery_id,
 
         -- strings
-        {{ clean_raw_column('response', 'varchar') }} as response,
+        {{ clean_raw_column('response', 'varchar', raw_types) }} as response,
 
         -- timestamps
-        {{ clean_raw_column('responded_at', 'timestamp') }} as responded_at,
-        {{ clean_raw_column('_loaded_at', 'timestamp') }} as _loaded_at
+        {{ clean_raw_column('responded_at', 'timestamp', raw_types) }} as responded_at,
+        {{ clean_raw_column('_loaded_at', 'timestamp', raw_types) }} as _loaded_at,
+
+        -- the first raw value that did not parse into its contract type
+        {{ raw_invalid_value_reason('coaching_responses', raw_types) }} as _invalid_value_reason
 
     from source
 
@@ -53,6 +56,8 @@ cleaned as (
         ('cleaned.responded_at is null', 'missing_responded_at'),
         ('cleaned._loaded_at is null', 'missing__loaded_at'),
         (is_in_future('cleaned.responded_at', 'cleaned._loaded_at'), 'future_timestamp'),
+        (is_implausibly_late('cleaned.responded_at'), 'implausible_responded_at'),
+        (is_implausibly_late('cleaned._loaded_at'), 'implausible__loaded_at'),
         ('coaching_deliveries.delivery_id is null', 'orphan_delivery_id'),
     ],
 ) }}

@@ -1,4 +1,4 @@
-{{ assert_raw_contract('course_items') }}
+{%- set raw_types = assert_raw_contract('course_items') -%}
 
 with
 
@@ -19,20 +19,23 @@ cleaned as (
 
     select
         -- ids
-        {{ clean_raw_column('item_id', 'bigint') }} as item_id,
-        {{ clean_raw_column('course_id', 'bigint') }} as course_id,
+        {{ clean_raw_column('item_id', 'bigint', raw_types) }} as item_id,
+        {{ clean_raw_column('course_id', 'bigint', raw_types) }} as course_id,
 
         -- strings
-        {{ clean_raw_column('item_type', 'varchar') }} as item_type,
-        {{ clean_raw_column('title', 'varchar') }} as title,
+        {{ clean_raw_column('item_type', 'varchar', raw_types) }} as item_type,
+        {{ clean_raw_column('title', 'varchar', raw_types) }} as title,
 
         -- numerics
-        {{ clean_raw_column('module_number', 'integer') }} as module_number,
-        {{ clean_raw_column('position', 'integer') }} as position,
-        {{ clean_raw_column('passing_score', 'double precision') }} as passing_score,
+        {{ clean_raw_column('module_number', 'integer', raw_types) }} as module_number,
+        {{ clean_raw_column('position', 'integer', raw_types) }} as position,
+        {{ clean_raw_column('passing_score', 'double precision', raw_types) }} as passing_score,
 
         -- timestamps
-        {{ clean_raw_column('_loaded_at', 'timestamp') }} as _loaded_at
+        {{ clean_raw_column('_loaded_at', 'timestamp', raw_types) }} as _loaded_at,
+
+        -- the first raw value that did not parse into its contract type
+        {{ raw_invalid_value_reason('course_items', raw_types) }} as _invalid_value_reason
 
     from source
 
@@ -61,6 +64,7 @@ cleaned as (
         ('cleaned._loaded_at is null', 'missing__loaded_at'),
         (is_invalid_text('cleaned.title'), 'invalid_text'),
         (is_out_of_range('cleaned.passing_score', 0, 100), 'score_out_of_range'),
+        (is_implausibly_late('cleaned._loaded_at'), 'implausible__loaded_at'),
         ('courses.course_id is null', 'orphan_course_id'),
     ],
 ) }}

@@ -1,4 +1,4 @@
-{{ assert_raw_contract('courses') }}
+{%- set raw_types = assert_raw_contract('courses') -%}
 
 with
 
@@ -12,24 +12,27 @@ cleaned as (
 
     select
         -- ids
-        {{ clean_raw_column('course_id', 'bigint') }} as course_id,
-        {{ clean_raw_column('specialization_id', 'bigint') }} as specialization_id,
+        {{ clean_raw_column('course_id', 'bigint', raw_types) }} as course_id,
+        {{ clean_raw_column('specialization_id', 'bigint', raw_types) }} as specialization_id,
 
         -- strings
-        {{ clean_raw_column('title', 'varchar') }} as title,
-        {{ clean_raw_column('domain', 'varchar') }} as domain,
-        {{ clean_raw_column('language', 'varchar') }} as language,
-        {{ clean_raw_column('difficulty', 'varchar') }} as difficulty,
+        {{ clean_raw_column('title', 'varchar', raw_types) }} as title,
+        {{ clean_raw_column('domain', 'varchar', raw_types) }} as domain,
+        {{ clean_raw_column('language', 'varchar', raw_types) }} as language,
+        {{ clean_raw_column('difficulty', 'varchar', raw_types) }} as difficulty,
 
         -- numerics
-        {{ clean_raw_column('specialization_position', 'integer') }} as specialization_position,
+        {{ clean_raw_column('specialization_position', 'integer', raw_types) }} as specialization_position,
 
         -- booleans
-        {{ clean_raw_column('is_published', 'boolean') }} as is_published,
+        {{ clean_raw_column('is_published', 'boolean', raw_types) }} as is_published,
 
         -- timestamps
-        {{ clean_raw_column('launched_at', 'timestamp') }} as launched_at,
-        {{ clean_raw_column('_loaded_at', 'timestamp') }} as _loaded_at
+        {{ clean_raw_column('launched_at', 'timestamp', raw_types) }} as launched_at,
+        {{ clean_raw_column('_loaded_at', 'timestamp', raw_types) }} as _loaded_at,
+
+        -- the first raw value that did not parse into its contract type
+        {{ raw_invalid_value_reason('courses', raw_types) }} as _invalid_value_reason
 
     from source
 
@@ -56,6 +59,8 @@ cleaned as (
         ('cleaned._loaded_at is null', 'missing__loaded_at'),
         (is_invalid_text('cleaned.title'), 'invalid_text'),
         (is_in_future('cleaned.launched_at', 'cleaned._loaded_at'), 'future_timestamp'),
+        (is_implausibly_late('cleaned.launched_at'), 'implausible_launched_at'),
+        (is_implausibly_late('cleaned._loaded_at'), 'implausible__loaded_at'),
     ],
 ) }}
 

@@ -1,4 +1,4 @@
-{{ assert_raw_contract('events') }}
+{%- set raw_types = assert_raw_contract('events') -%}
 
 with
 
@@ -35,20 +35,23 @@ cleaned as (
 
     select
         -- ids
-        {{ clean_raw_column('event_id', 'bigint') }} as event_id,
-        {{ clean_raw_column('learner_id', 'bigint') }} as learner_id,
-        {{ clean_raw_column('course_id', 'bigint') }} as course_id,
-        {{ clean_raw_column('item_id', 'bigint') }} as item_id,
+        {{ clean_raw_column('event_id', 'bigint', raw_types) }} as event_id,
+        {{ clean_raw_column('learner_id', 'bigint', raw_types) }} as learner_id,
+        {{ clean_raw_column('course_id', 'bigint', raw_types) }} as course_id,
+        {{ clean_raw_column('item_id', 'bigint', raw_types) }} as item_id,
 
         -- strings
-        {{ clean_raw_column('event_type', 'varchar') }} as event_type,
+        {{ clean_raw_column('event_type', 'varchar', raw_types) }} as event_type,
 
         -- numerics
-        {{ clean_raw_column('score', 'double precision') }} as score,
+        {{ clean_raw_column('score', 'double precision', raw_types) }} as score,
 
         -- timestamps
-        {{ clean_raw_column('occurred_at', 'timestamp') }} as occurred_at,
-        {{ clean_raw_column('_loaded_at', 'timestamp') }} as _loaded_at
+        {{ clean_raw_column('occurred_at', 'timestamp', raw_types) }} as occurred_at,
+        {{ clean_raw_column('_loaded_at', 'timestamp', raw_types) }} as _loaded_at,
+
+        -- the first raw value that did not parse into its contract type
+        {{ raw_invalid_value_reason('events', raw_types) }} as _invalid_value_reason
 
     from source
 
@@ -91,6 +94,8 @@ cleaned as (
             'score_out_of_range',
         ),
         (is_in_future('cleaned.occurred_at', 'cleaned._loaded_at'), 'future_timestamp'),
+        (is_implausibly_late('cleaned.occurred_at'), 'implausible_occurred_at'),
+        (is_implausibly_late('cleaned._loaded_at'), 'implausible__loaded_at'),
         ('learners.learner_id is null', 'orphan_learner_id'),
         ('courses.course_id is null', 'orphan_course_id'),
         ('cleaned.item_id is not null and course_items.item_id is null', 'orphan_item_id'),

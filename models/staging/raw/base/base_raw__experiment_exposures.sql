@@ -1,4 +1,4 @@
-{{ assert_raw_contract('experiment_exposures') }}
+{%- set raw_types = assert_raw_contract('experiment_exposures') -%}
 
 with
 
@@ -35,16 +35,19 @@ cleaned as (
 
     select
         -- ids
-        {{ clean_raw_column('exposure_id', 'bigint') }} as exposure_id,
-        {{ clean_raw_column('experiment_id', 'varchar') }} as experiment_id,
-        {{ clean_raw_column('learner_id', 'bigint') }} as learner_id,
+        {{ clean_raw_column('exposure_id', 'bigint', raw_types) }} as exposure_id,
+        {{ clean_raw_column('experiment_id', 'varchar', raw_types) }} as experiment_id,
+        {{ clean_raw_column('learner_id', 'bigint', raw_types) }} as learner_id,
 
         -- strings
-        {{ clean_raw_column('variant', 'varchar') }} as variant,
+        {{ clean_raw_column('variant', 'varchar', raw_types) }} as variant,
 
         -- timestamps
-        {{ clean_raw_column('exposed_at', 'timestamp') }} as exposed_at,
-        {{ clean_raw_column('_loaded_at', 'timestamp') }} as _loaded_at
+        {{ clean_raw_column('exposed_at', 'timestamp', raw_types) }} as exposed_at,
+        {{ clean_raw_column('_loaded_at', 'timestamp', raw_types) }} as _loaded_at,
+
+        -- the first raw value that did not parse into its contract type
+        {{ raw_invalid_value_reason('experiment_exposures', raw_types) }} as _invalid_value_reason
 
     from source
 
@@ -74,6 +77,8 @@ cleaned as (
         ('cleaned.exposed_at is null', 'missing_exposed_at'),
         ('cleaned._loaded_at is null', 'missing__loaded_at'),
         (is_in_future('cleaned.exposed_at', 'cleaned._loaded_at'), 'future_timestamp'),
+        (is_implausibly_late('cleaned.exposed_at'), 'implausible_exposed_at'),
+        (is_implausibly_late('cleaned._loaded_at'), 'implausible__loaded_at'),
         ('experiments.experiment_id is null', 'unknown_experiment'),
         ('learners.learner_id is null', 'orphan_learner_id'),
         ('experiment_variants.variant is null', 'unknown_variant'),

@@ -1,4 +1,4 @@
-{{ assert_raw_contract('learner_goals') }}
+{%- set raw_types = assert_raw_contract('learner_goals') -%}
 
 with
 
@@ -26,19 +26,22 @@ cleaned as (
 
     select
         -- ids
-        {{ clean_raw_column('goal_id', 'bigint') }} as goal_id,
-        {{ clean_raw_column('learner_id', 'bigint') }} as learner_id,
-        {{ clean_raw_column('course_id', 'bigint') }} as course_id,
+        {{ clean_raw_column('goal_id', 'bigint', raw_types) }} as goal_id,
+        {{ clean_raw_column('learner_id', 'bigint', raw_types) }} as learner_id,
+        {{ clean_raw_column('course_id', 'bigint', raw_types) }} as course_id,
 
         -- strings
-        {{ clean_raw_column('goal_text', 'varchar') }} as goal_text,
+        {{ clean_raw_column('goal_text', 'varchar', raw_types) }} as goal_text,
 
         -- dates
-        {{ clean_raw_column('target_date', 'date') }} as target_date,
+        {{ clean_raw_column('target_date', 'date', raw_types) }} as target_date,
 
         -- timestamps
-        {{ clean_raw_column('created_at', 'timestamp') }} as created_at,
-        {{ clean_raw_column('_loaded_at', 'timestamp') }} as _loaded_at
+        {{ clean_raw_column('created_at', 'timestamp', raw_types) }} as created_at,
+        {{ clean_raw_column('_loaded_at', 'timestamp', raw_types) }} as _loaded_at,
+
+        -- the first raw value that did not parse into its contract type
+        {{ raw_invalid_value_reason('learner_goals', raw_types) }} as _invalid_value_reason
 
     from source
 
@@ -66,6 +69,12 @@ cleaned as (
         ('cleaned._loaded_at is null', 'missing__loaded_at'),
         (is_invalid_text('cleaned.goal_text'), 'invalid_text'),
         (is_in_future('cleaned.created_at', 'cleaned._loaded_at'), 'future_timestamp'),
+        (
+            is_implausibly_late('cleaned.target_date', var('dataproducts_max_goal_horizon_days')),
+            'implausible_target_date',
+        ),
+        (is_implausibly_late('cleaned.created_at'), 'implausible_created_at'),
+        (is_implausibly_late('cleaned._loaded_at'), 'implausible__loaded_at'),
         ('learners.learner_id is null', 'orphan_learner_id'),
         ('courses.course_id is null', 'orphan_course_id'),
     ],
