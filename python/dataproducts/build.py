@@ -21,6 +21,7 @@ from pathlib import Path
 from .errors import BuildFailedError, ConfigurationError
 from .paths import REPO_ROOT, default_duckdb_path
 from .publish import SnapshotInfo, Step, default_target_path, publish
+from .test_failures import failure_detail
 
 TARGETS = ("dev", "postgres")
 
@@ -101,7 +102,9 @@ def dbt_failures(target_path: Path) -> list[str]:
         return []
     results = json.loads(path.read_text()).get("results", [])
     return [
-        f"{r['unique_id']}: {r['status']}" + (f" — {r['message']}" if r.get("message") else "")
+        f"{r['unique_id']}: {r['status']}"
+        + (f" — {r['message']}" if r.get("message") else "")
+        + failure_detail(r)
         for r in results
         if r["status"] in ("error", "fail", "runtime error")
     ]
