@@ -12,12 +12,13 @@ tokens as (
 
 renderer_tokens as (
 
-    {%- for token in coaching_tokens() %}
-    select '{{ token }}' as token
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    select renderer.token
+    from (
+        values
+        {%- for token in coaching_tokens() %}
+            ('{{ token }}'){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as renderer (token)
 
 ),
 
