@@ -65,6 +65,13 @@ def _set(**changes: str) -> Callable[..., Callable[[Rows], None]]:
     return on
 
 
+def _drop(**match: str) -> Callable[[Rows], None]:
+    def edit(rows: Rows) -> None:
+        rows.remove(_row(rows, **match))
+
+    return edit
+
+
 def _add(**row: str) -> Callable[[Rows], None]:
     def edit(rows: Rows) -> None:
         rows.append({k: row.get(k, "") for k in rows[0]})
@@ -200,6 +207,36 @@ BAD: dict[str, Case] = {
         _set(window_days="0")(segment_id="goal_stale"),
         "accepted_range_coaching_segments_window_days",
         "goal_stale",
+    ),
+    "token_missing": Case(
+        TOK,
+        _drop(token="days_to_target"),
+        "coaching_tokens_match_renderer",
+        "days_to_target",
+    ),
+    "segment_days_missing": Case(
+        SEG,
+        _set(days="")(segment_id="inactive_7_days"),
+        "coaching_segments_have_required_days",
+        "inactive_7_days",
+    ),
+    "message_variants_disagree": Case(
+        MSG,
+        _set(priority="3")(message_id="msg_welcome_goal", variant="b"),
+        "coaching_message_variants_consistent",
+        "msg_welcome_goal",
+    ),
+    "allocation_order_gap": Case(
+        VAR,
+        _set(allocation_order="3")(experiment_id="exp_aa_homepage", variant="treatment"),
+        "assert_experiment_allocation_order_contiguous",
+        "exp_aa_homepage",
+    ),
+    "cuped_lookback_zero": Case(
+        MET,
+        _set(cuped_lookback_days="0")(metric_id="course_completion_to_date"),
+        "accepted_range_metric_definitions_cuped_lookback_days",
+        "course_completion_to_date",
     ),
     "token_fallback_blank": Case(
         TOK,
