@@ -168,7 +168,6 @@ QUERY = (
 
 def _run_duckdb(sql: str, strings: list[str], path: Path) -> list[tuple[int, str, str]]:
     import duckdb
-
     import pandas as pd
 
     frame = pd.DataFrame({"id": range(len(strings)), "value": strings})
