@@ -34,6 +34,7 @@ from .publish import (
     publish,
 )
 from .raw_contract import RAW_SCHEMA
+from .test_failures import failure_detail
 
 TARGETS = ("dev", "postgres")
 
@@ -199,7 +200,9 @@ def dbt_failures(target_path: Path) -> list[str]:
         return []
     results = json.loads(path.read_text()).get("results", [])
     return [
-        f"{r['unique_id']}: {r['status']}" + (f" — {r['message']}" if r.get("message") else "")
+        f"{r['unique_id']}: {r['status']}"
+        + (f" — {r['message']}" if r.get("message") else "")
+        + failure_detail(r)
         for r in results
         if r["status"] in ("error", "fail", "runtime error")
     ]

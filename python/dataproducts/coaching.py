@@ -28,6 +28,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
@@ -90,6 +92,46 @@ def escape(text: str) -> str:
     return "".join(_ESCAPES.get(ch, ch) for ch in text)
 
 
+#: Whitespace that :func:`inert` turns into a space, besides the Unicode separators
+#: (categories Zs, Zl, Zp): tab, line feed, vertical tab, form feed, carriage return, NEL.
+_SPACE_CONTROLS = frozenset("\t\n\x0b\x0c\r\x85")
+#: Invisible code points of other categories than Cc / Cf that :func:`inert` removes:
+#: combining grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian free
+#: variation selectors, variation selectors (and their supplement), and the Egyptian
+#: hieroglyph format controls added after Unicode 14 (Cf from Unicode 15 on).
+_INVISIBLE_EXTRA = frozenset(
+    [
+        *(0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x3164, 0xFFA0),
+        *range(0xFE00, 0xFE10),
+        *range(0x13439, 0x13440),
+        *range(0xE0100, 0xE01F0),
+    ]
+)
+
+
+def inert(text: str) -> str:
+    r"""Text safe to display as plain text (the rule of the SQL macro ``coaching_inert_text``).
+
+    Whitespace (tab, line breaks, NEL and the separators Zs/Zl/Zp) becomes a space;
+    control (Cc, NUL included) and format (Cf: bidi overrides and isolates, zero-width
+    characters, BOM, soft hyphen, tags...) characters and other invisible characters are
+    removed; runs of spaces become one. Trimming is :func:`bounded`'s.
+
+    >>> inert("Bo\u202eb\u200b \t\x00Lee")
+    'Bob Lee'
+    """
+    out = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if ch in _SPACE_CONTROLS or category in ("Zs", "Zl", "Zp"):
+            out.append(" ")
+        elif category in ("Cc", "Cf") or ord(ch) in _INVISIBLE_EXTRA:
+            continue
+        else:
+            out.append(ch)
+    return re.sub(" {2,}", " ", "".join(out))
+
+
 def bounded(text: str, max_length: int) -> str:
     """Trimmed text of at most ``max_length`` characters; a cut ends with "…"."""
     text = text.strip()
@@ -97,10 +139,11 @@ def bounded(text: str, max_length: int) -> str:
 
 
 def token_value(raw: object, token: Token) -> str:
-    """What replaces ``{token}``: the bounded, escaped value, or the escaped fallback."""
+    """What replaces ``{token}``: the inert, bounded, escaped value, or the escaped
+    fallback when there is none or nothing visible is left of it."""
     if raw is None or (isinstance(raw, float) and math.isnan(raw)):
         return escape(token.fallback)
-    value = escape(bounded(str(raw), token.max_length))
+    value = escape(bounded(inert(str(raw)), token.max_length))
     return value or escape(token.fallback)
 
 

@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from dataproducts.test_failures import failing_rows
+
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = REPO / "tests" / "generic_tests_project"
 MACROS = REPO / "macros" / "tests"
@@ -132,6 +134,35 @@ EXPECTED: dict[str, tuple[str, int]] = {
     "tokens_bad_messages": (FAIL, 3),
     "tokens_bad_messages_custom": (FAIL, 2),
     "tokens_bad_messages_quote": (FAIL, 1),
+    # --- is_identifier ------------------------------------------------------------------
+    # good_identifiers: exp_completion_nudge, control, a1_b2, null.
+    "ident_good_identifiers": (PASS, 0),
+    # bad_identifiers: 'Exp_a', ' control', 'treat ment', '1abc', 'a-b', 'zoë', 'a<U+200B>b',
+    # '' and 65 x's fail (ids 1-7, 10, 11) -> 9; 'ok_id' passes, null is not a failure.
+    "ident_bad_identifiers": (FAIL, 9),
+    # max_length 4: the same 9 and 'ok_id' (5 characters) -> 10.
+    "ident_bad_identifiers_short": (FAIL, 10),
+    # --- dbt's not_null / accepted_values / relationships (macros/tests/core_tests.sql) ---
+    # good_children: ids 1-3 set; statuses on/off; parent keys a, b and a null.
+    "core_not_null_good_children": (PASS, 0),
+    "core_accepted_values_good_children": (PASS, 0),
+    "core_relationships_good_children": (PASS, 0),
+    # bad_children: one null id -> 1; statuses 'ON' (ids 2, 5) and 'maybe' (id 3) -> 3 rows
+    # (dbt's own test would count 2 distinct values); parent keys 'zzz' (id 3) and 'yyy'
+    # (id 5) have no parent -> 2.
+    "core_not_null_bad_children": (FAIL, 1),
+    "core_accepted_values_bad_children": (FAIL, 3),
+    "core_relationships_bad_children": (FAIL, 2),
+}
+
+#: Failing tests whose listing must name these rows (the key column as `name=value`).
+NAMED_ROWS: dict[str, list[str]] = {
+    "core_not_null_bad_children": ["id=null, status=off, parent_key=a"],
+    "core_accepted_values_bad_children": ["id=2,", "id=3,", "id=5,"],
+    "core_relationships_bad_children": ["id=3,", "id=5,"],
+    "ident_bad_identifiers": ["name=Exp_a", "name=treat ment", "name=1abc"],
+    "expr_bad_orders_discount_le_amount": ["id=2,", "id=3,", "id=4,"],
+    "ucc_bad_assignments": ["experiment_id=e1"],
 }
 
 #: Every test macro must be proven on at least one good and one bad relation.
@@ -144,6 +175,11 @@ MACRO_NAMES = {
     "ranks_contiguous",
     "is_finite",
     "no_unrendered_tokens",
+    "is_identifier",
+    # dbt's built-in tests, replaced in macros/tests/core_tests.sql
+    "not_null",
+    "accepted_values",
+    "relationships",
 }
 
 # Variables of the developer's shell must not leak into the builds.
@@ -180,6 +216,8 @@ class Outcome:
     relation: str
     status: str
     failures: int | None
+    #: the failing-row listing the project's test materialization stored, or None
+    listing: str | None
 
 
 def _relation_of(kwargs: dict[str, Any]) -> str:
@@ -219,6 +257,7 @@ def _build(engine_env: dict[str, str], target: str, target_path: Path) -> list[O
                 relation=_relation_of(meta["kwargs"]),
                 status=r["status"],
                 failures=r["failures"],
+                listing=failing_rows(r),
             )
         )
     return outcomes
@@ -280,6 +319,25 @@ def test_every_macro_is_proven_both_ways(outcomes: list[Outcome]) -> None:
     failing = {o.macro for o in outcomes if o.relation.startswith("bad_") and o.status == FAIL}
     assert passing == MACRO_NAMES, sorted(MACRO_NAMES - passing)
     assert failing == MACRO_NAMES, sorted(MACRO_NAMES - failing)
+
+
+def test_failures_name_their_rows(outcomes: list[Outcome]) -> None:
+    """dbt only says "Got N results": every failing (or warning) test also lists its first
+    rows (macros/tests/test_materialization.sql), "(first n of N)" with n = min(5, N);
+    a passing test lists nothing."""
+    for o in outcomes:
+        if o.status == PASS:
+            assert o.listing is None, o
+            continue
+        shown = min(5, o.failures or 0)
+        assert o.listing and o.listing.startswith(
+            f"failing rows (first {shown} of {o.failures}): ["
+        ), o
+    by_name = {o.name: o for o in outcomes}
+    for name, fragments in NAMED_ROWS.items():
+        listing = by_name[name].listing or ""
+        missing = [f for f in fragments if f not in listing]
+        assert not missing, (name, missing, listing)
 
 
 # --- misuse: a wrongly configured test stops the parse with a message saying what to do ---

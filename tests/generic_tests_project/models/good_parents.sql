@@ -1,0 +1,7 @@
+-- relationships: the parent keys 'a' and 'b'.
+select parent_key
+from (
+    values
+    ('a'),
+    ('b')
+) as t (parent_key)
