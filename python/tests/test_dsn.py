@@ -152,3 +152,12 @@ def test_scrub_hides_passwords_a_driver_message_quotes() -> None:
     dsn = "host=h password=my Zqsecret dbname=d"
     message = 'invalid connection option "Zqsecret" in "host=h password=my Zqsecret dbname=d"'
     assert_hidden(scrub(message, dsn), "my Zqsecret")
+
+
+@pytest.mark.parametrize("password", PASSWORDS)
+def test_the_validation_gate_describes_a_target_without_its_password(password: str) -> None:
+    from dataproducts.validation import _describe_source
+
+    for target in targets(password) + raw_targets(password):
+        if target.startswith("postgresql://") or "dbname=" in target:
+            assert_hidden(_describe_source(target), password)
