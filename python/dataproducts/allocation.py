@@ -8,6 +8,19 @@ and the bucket is mapped onto the cumulative weight ranges of the experiment's v
 (in the order of the seed ``experiment_variants``): with weights 0.5 / 0.25 / 0.25,
 buckets 0-4999 get the first variant, 5000-7499 the second and 7500-9999 the third.
 
+``learner_id`` is hashed in one canonical form, the text SQL gives for the ``bigint`` of
+the raw contract (``cast(learner_id as varchar)``: decimal digits, ``-`` when negative, no
+leading zero). :func:`canonical_learner_id` turns what a caller passes into that integer: an
+``int`` (numpy integers too) or a string of ASCII digits (an optional sign, surrounding
+blanks and leading zeros allowed, so ``12``, ``"12"``, ``" 012 "`` are the same learner);
+anything else (``bool``, ``float``, ``None``, ``"1.5"``, ``"1; drop"``, an id outside
+the 64-bit range) is an :class:`~dataproducts.errors.InvalidArgumentError`.
+
+>>> canonical_learner_id(" 012 ")
+12
+>>> bucket("completion-nudge-v1", "012") == bucket("completion-nudge-v1", 12)
+True
+
 >>> registry = Registry.from_seeds()
 >>> registry.assign("exp_completion_nudge", 42) in {"control", "treatment"}
 True
@@ -17,22 +30,29 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import RegistryError, UnknownExperimentError
+from .arguments import as_id, as_text
+from .errors import InvalidArgumentError, RegistryError, UnknownExperimentError
 from .paths import SEEDS_DIR
 
 BUCKETS = 10_000
 
 
+def canonical_learner_id(value: object, name: str = "learner_id") -> int:
+    """The canonical learner id of ``value`` (see the module docstring), or
+    :class:`InvalidArgumentError` saying what is accepted."""
+    return as_id(value, name, text=True)
+
+
 def bucket(salt: str, learner_id: int | str) -> int:
     """The allocation bucket (0-9999) of a learner under an experiment's salt."""
-    digest = hashlib.md5(f"{salt}-{learner_id}".encode()).hexdigest()
-    return int(digest[:8], 16) % BUCKETS
+    key = f"{salt}-{canonical_learner_id(learner_id)}"
+    return int(hashlib.md5(key.encode()).hexdigest()[:8], 16) % BUCKETS
 
 
 @dataclass(frozen=True)
@@ -77,6 +97,10 @@ class Experiment:
 
     def assign_many(self, learner_ids: Iterable[int | str]) -> np.ndarray:
         """Variants of many learners at once (an object array, in input order)."""
+        if isinstance(learner_ids, str | bytes | Mapping) or not isinstance(learner_ids, Iterable):
+            raise InvalidArgumentError(
+                f"learner_ids must be a list (or other iterable) of ids, got {learner_ids!r}"
+            )
         ids = list(learner_ids)
         buckets = np.fromiter((bucket(self.salt, i) for i in ids), dtype=np.int64, count=len(ids))
         names = np.array([v.name for v in self.variants], dtype=object)
@@ -137,7 +161,7 @@ class Registry:
 
     def __getitem__(self, experiment_id: str) -> Experiment:
         try:
-            return self.experiments[experiment_id]
+            return self.experiments[as_text(experiment_id, "experiment_id")]
         except KeyError:
             known = ", ".join(sorted(self.experiments))
             raise UnknownExperimentError(

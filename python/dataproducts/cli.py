@@ -273,10 +273,17 @@ def rollback(target: str) -> None:
 def snapshots(target: str, as_json: bool) -> None:
     """The published snapshots kept, oldest first; * marks the current one."""
     from .build import postgres_dsn
-    from .publish import current, list_snapshots
+    from .errors import SnapshotCorruptError
+    from .publish import current, list_snapshots, published_problems
 
     where = postgres_dsn() if target == "postgres" else None
-    now = current(where)
+    try:
+        now = current(where)
+    except SnapshotCorruptError:
+        now = None  # flagged below
+    problems = published_problems(where) if where is None else []
+    for problem in problems:  # damaged snapshots are flagged, not listed
+        click.echo(f"warning: {problem}", err=True)
     rows = [
         {
             "current": "*" if now and s.build_id == now.build_id else "",
@@ -430,21 +437,23 @@ def assign(experiment_id: str, learner_id: str, source: str | None, as_json: boo
 
     Uses the published registry; before anything is published, the registry in seeds/.
     """
+    from .allocation import canonical_learner_id
     from .errors import NotPublishedError
 
+    learner = canonical_learner_id(learner_id)  # exit 2 before anything is read
     try:
         from .client import connect
 
         with connect(source) as client:
-            variant = client.experiments.assign(experiment_id, learner_id)
+            variant = client.experiments.assign(experiment_id, learner)
     except NotPublishedError:
         if source is not None:
             raise
         from .allocation import assign as from_seeds
 
-        variant = from_seeds(experiment_id, learner_id)
+        variant = from_seeds(experiment_id, learner)
     if as_json:
-        _echo_json({"experiment_id": experiment_id, "learner_id": learner_id, "variant": variant})
+        _echo_json({"experiment_id": experiment_id, "learner_id": learner, "variant": variant})
     else:
         click.echo(variant)
 

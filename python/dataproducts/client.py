@@ -67,6 +67,7 @@ from typing import Any
 
 from .coaching import CoachingMessage, CoachingReader, GoalsReader, LearnerGoal
 from .connection import FixedSource, Handle, Requirements, Source, open_source
+from .errors import DataProductsError
 from .experiments import ExperimentHealth, ExperimentsReader
 from .recommendations import Recommendation, RecommendationsReader, SimilarCourse
 
@@ -146,8 +147,11 @@ class Client:
         self.close()
 
     def __repr__(self) -> str:
-        handle = self._source.handle()
-        return f"<dataproducts.Client {handle.description}>"
+        try:
+            description = self._source.handle().description
+        except DataProductsError as exc:
+            description = f"(unavailable: {type(exc).__name__})"
+        return f"<dataproducts.Client {description}>"
 
 
 def connect(
@@ -163,7 +167,12 @@ def connect(
     checks of the snapshot pointer (0: every call).
 
     Raises :class:`~dataproducts.errors.NotPublishedError` when nothing is published
-    yet, :class:`~dataproducts.errors.WarehouseError` when the target cannot be opened,
-    :class:`~dataproducts.errors.ContractError` when a table differs from its contract.
+    yet, :class:`~dataproducts.errors.SnapshotCorruptError` when the pointer or the
+    snapshot is damaged (the message says how to recover),
+    :class:`~dataproducts.errors.WarehouseError` when the target cannot be opened,
+    :class:`~dataproducts.errors.ContractError` when a table differs from its contract,
+    :class:`~dataproducts.errors.ConfigurationError` for a PostgreSQL connection string
+    libpq cannot parse and :class:`~dataproducts.errors.InvalidArgumentError` for an
+    argument of the wrong type. No password is ever part of a message.
     """
     return Client(open_source(target, requirements(), schema=schema, poll_interval=poll_interval))

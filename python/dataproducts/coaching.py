@@ -306,7 +306,7 @@ class GoalsReader(Reader):
 def _client(duckdb_path: str | Path | None):  # -> dataproducts.client.Client
     from .client import connect  # client imports this module: import when called
 
-    return connect(Path(duckdb_path) if duckdb_path else default_duckdb_path())
+    return connect(duckdb_path if duckdb_path is not None else default_duckdb_path())
 
 
 def queue(duckdb_path: str | Path | None = None) -> pd.DataFrame:

@@ -16,7 +16,6 @@ exactly one build.
 from __future__ import annotations
 
 import contextlib
-import operator
 import os
 import string
 import threading
@@ -29,18 +28,30 @@ from typing import Any
 
 import pandas as pd
 
+from .arguments import as_id, as_limit, as_text
 from .contract import canonical_type, diff_columns, diff_requirements
-from .errors import ContractError, InvalidArgumentError, NotPublishedError, WarehouseError
+from .errors import (
+    ContractError,
+    DataProductsError,
+    InvalidArgumentError,
+    NotPublishedError,
+    SnapshotCorruptError,
+    WarehouseError,
+)
 from .publish import (
     MANIFEST_FILE,
     META_SCHEMA,
     POINTER_FILE,
+    RECOVER,
     SNAPSHOT_FILE,
     load_manifest,
+    load_snapshot,
     pg_connect,
     pg_read_pointer,
     read_pointer,
 )
+
+__all__ = ["as_id", "as_limit", "as_text"]  # re-exported for the readers
 
 #: What the package reads: relation name -> column -> Python type.
 Requirements = Mapping[str, Mapping[str, type]]
@@ -63,24 +74,6 @@ def dataclass_columns(cls: type) -> dict[str, type]:
     return out
 
 
-def as_id(value: object, name: str) -> int:
-    """An integer id (numpy integers too), or InvalidArgumentError."""
-    if isinstance(value, bool):
-        raise InvalidArgumentError(f"{name} must be an integer id, got {value!r}")
-    try:
-        return operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise InvalidArgumentError(f"{name} must be an integer id, got {value!r}") from None
-
-
-def as_limit(limit: object) -> int:
-    """A positive row limit, or InvalidArgumentError."""
-    n = as_id(limit, "limit")
-    if n < 1:
-        raise InvalidArgumentError(f"limit must be at least 1 (or None for all), got {n}")
-    return n
-
-
 def arrow_frame(table: Any) -> pd.DataFrame:
     """A pyarrow table as the DataFrame DuckDB's ``.df()`` gives, several times faster.
 
@@ -99,6 +92,28 @@ def arrow_frame(table: Any) -> pd.DataFrame:
         elif pa.types.is_date(f.type):
             frame.isetitem(i, frame.iloc[:, i].astype("datetime64[us]"))
     return frame
+
+
+def _is_engine_error(exc: BaseException) -> bool:
+    """An exception of DuckDB or psycopg2 (without importing either)."""
+    return type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb", "psycopg2")
+
+
+@contextlib.contextmanager
+def engine_errors(what: str) -> typing.Iterator[None]:
+    """An engine's exception inside the block becomes a :class:`WarehouseError` about
+    ``what``: callers of the package see its typed errors only."""
+    try:
+        yield
+    except DataProductsError:
+        raise
+    except Exception as exc:
+        if not _is_engine_error(exc):
+            raise
+        raise WarehouseError(
+            f"reading {what} failed: {str(exc).strip()}. If the client was closed, connect "
+            "again; if the snapshot changed under it, retry the call."
+        ) from exc
 
 
 def _quote(identifier: str) -> str:
@@ -201,15 +216,21 @@ class DuckDBHandle(Handle):
         import duckdb
 
         self.path = path
+        if manifest is not None and not path.is_file():
+            raise SnapshotCorruptError(f"{path} is missing: the snapshot is incomplete; {RECOVER}.")
         try:
             self._con = duckdb.connect(str(path), read_only=True)
-        except duckdb.IOException as exc:
+        except duckdb.Error as exc:
+            if manifest is not None:
+                raise SnapshotCorruptError(
+                    f"cannot open the snapshot file {path} ({str(exc).strip()}); {RECOVER}."
+                ) from exc
+            if not isinstance(exc, duckdb.IOException):
+                raise WarehouseError(f"cannot open {path} as a DuckDB database: {exc}") from exc
             raise WarehouseError(
                 f"cannot open {path} read-only: {exc}. If dbt is building it right now, read "
                 "the published snapshot instead (dataproducts.connect() with no argument)."
             ) from exc
-        except duckdb.Error as exc:
-            raise WarehouseError(f"cannot open {path} as a DuckDB database: {exc}") from exc
         self._lock = threading.Lock()
         self._local = threading.local()
         try:
@@ -249,8 +270,16 @@ class DuckDBHandle(Handle):
     def _published(
         self, manifest: Mapping[str, Any], actual: Mapping[tuple[str, str], list]
     ) -> tuple[str, dict[str, Table], dict[str, str]]:
+        import duckdb
+
         build_id = str(manifest["build_id"])
-        stored = self._con.execute(f"select build_id from {META_SCHEMA}.snapshot").fetchone()
+        try:
+            stored = self._con.execute(f"select build_id from {META_SCHEMA}.snapshot").fetchone()
+        except duckdb.Error as exc:
+            raise SnapshotCorruptError(
+                f"{self.path} is not a published snapshot file (no {META_SCHEMA}.snapshot: "
+                f"{str(exc).strip()}); {RECOVER}."
+            ) from exc
         if stored is None or stored[0] != build_id:
             raise ContractError(
                 f"{self.path} holds build {stored and stored[0]!r} but its manifest says "
@@ -282,10 +311,13 @@ class DuckDBHandle(Handle):
         return cur
 
     def rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple]:
-        return self._cursor().execute(self.sql(query), params).fetchall()
+        with engine_errors(self.description):
+            return self._cursor().execute(self.sql(query), params).fetchall()
 
     def frame(self, query: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        return arrow_frame(self._cursor().execute(self.sql(query), params).to_arrow_table())
+        with engine_errors(self.description):
+            table = self._cursor().execute(self.sql(query), params).to_arrow_table()
+        return arrow_frame(table)
 
     def close(self) -> None:
         with self._lock:
@@ -333,7 +365,7 @@ class PostgresHandle(Handle):
         manifest: Mapping[str, Any] | None = None,
     ):
         self._pool = pool
-        with pool.get().cursor() as cur:
+        with engine_errors("the PostgreSQL catalog"), pool.get().cursor() as cur:
             schemas = [schema] if manifest is not None else [schema or "marts", "reference"]
             cur.execute(
                 "select table_schema, table_name, column_name, data_type "
@@ -373,7 +405,8 @@ class PostgresHandle(Handle):
     def _execute(self, query: str, params: Sequence[Any]) -> Any:
         import psycopg2
 
-        cur = self._pool.get().cursor()
+        with engine_errors(self.description):
+            cur = self._pool.get().cursor()
         try:
             cur.execute(self.sql(query), tuple(params))
         except psycopg2.errors.UndefinedTable as exc:
@@ -382,14 +415,26 @@ class PostgresHandle(Handle):
                 f"{self.description} was removed while being read (pruned after newer "
                 f"publishes): retry the call. ({str(exc).strip()})"
             ) from exc
+        except psycopg2.Error as exc:
+            cur.close()
+            raise WarehouseError(
+                f"reading {self.description} failed: {str(exc).strip()}. Retry the call; "
+                "if it persists, check the server."
+            ) from exc
         return cur
 
     def rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple]:
-        with contextlib.closing(self._execute(query, params)) as cur:
+        with (
+            contextlib.closing(self._execute(query, params)) as cur,
+            engine_errors(self.description),
+        ):
             return cur.fetchall()
 
     def frame(self, query: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        with contextlib.closing(self._execute(query, params)) as cur:
+        with (
+            contextlib.closing(self._execute(query, params)) as cur,
+            engine_errors(self.description),
+        ):
             columns = [c.name for c in cur.description]
             return pd.DataFrame(cur.fetchall(), columns=columns)
 
@@ -480,13 +525,28 @@ class PublishedDirectorySource(Source):
             return current
         with self._lock:
             if stamp != self._stamp or self._current is None:
-                pointer = read_pointer(self.published)
-                assert pointer is not None
-                if self._current is None or self._current.build_id != pointer.build_id:
-                    directory = self.published / pointer.build_id
-                    self._current = DuckDBHandle(
-                        directory / SNAPSHOT_FILE, load_manifest(directory), self._requirements
-                    )
+                try:
+                    pointer = read_pointer(self.published)
+                    if pointer is None:  # removed since the stat
+                        if self._current is not None:
+                            return self._current
+                        raise NotPublishedError(
+                            f"nothing is published in {self.published}: run `make run` or "
+                            "`dataproducts build` (dbt build, validation gate, publish)."
+                        )
+                    if self._current is None or self._current.build_id != pointer.build_id:
+                        manifest = load_snapshot(self.published, pointer.build_id)
+                        self._current = DuckDBHandle(
+                            self.published / pointer.build_id / SNAPSHOT_FILE,
+                            manifest,
+                            self._requirements,
+                        )
+                except SnapshotCorruptError:
+                    # a damaged pointer or snapshot: keep serving the one being served
+                    # (checked again on the next call); with none, say how to recover
+                    if self._current is not None:
+                        return self._current
+                    raise
                 self._stamp = stamp
             return self._current
 
@@ -515,7 +575,7 @@ class PostgresPublishedSource(Source):
         current = self._current
         if current is not None and time.monotonic() - self._checked_at < self._poll:
             return current
-        with self.pool.get().cursor() as cur:
+        with engine_errors("the PostgreSQL snapshot pointer"), self.pool.get().cursor() as cur:
             found = pg_read_pointer(cur)
         if found is None:
             raise NotPublishedError(
@@ -541,7 +601,34 @@ def open_source(
     poll_interval: float = 1.0,
 ) -> Source:
     """The source for what :func:`dataproducts.connect` was given (see its docstring)."""
+    from .dsn import mask_dsn
     from .publish import default_published_dir, is_postgres
+
+    if target is not None and not isinstance(target, str | os.PathLike):
+        raise InvalidArgumentError(
+            f"connect() takes a path, a postgresql:// URL or a libpq 'key=value' string, got "
+            f"{type(target).__name__}."
+        )
+    if target is not None:
+        try:
+            text = os.fspath(target)
+        except TypeError:
+            text = None
+        if not isinstance(text, str) or not text.strip() or "\x00" in text:
+            raise InvalidArgumentError(
+                f"connect() target {mask_dsn(text)!r} is not a usable path or URL (empty, bytes "
+                "or with NUL characters): pass nothing for the current published snapshot."
+            )
+    if schema is not None:
+        as_text(schema, "schema", example="marts")
+    if (
+        isinstance(poll_interval, bool)
+        or not isinstance(poll_interval, int | float)
+        or not 0 <= poll_interval < float("inf")
+    ):
+        raise InvalidArgumentError(
+            f"poll_interval must be a number of seconds >= 0, got {poll_interval!r}"
+        )
 
     if target is None:
         return PublishedDirectorySource(default_published_dir(), requirements)
@@ -570,7 +657,7 @@ def open_source(
         )
     if not path.is_file():
         raise WarehouseError(
-            f"no DuckDB file or published directory at {path}: run `make run` or "
+            f"no DuckDB file or published directory at {mask_dsn(path)}: run `make run` or "
             "`dataproducts build`, or pass the path of a built warehouse."
         )
     manifest = load_manifest(path.parent) if (path.parent / MANIFEST_FILE).exists() else None

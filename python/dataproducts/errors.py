@@ -38,6 +38,11 @@ class NotPublishedError(WarehouseError):
     """Nothing has been published yet where the reader looked (no current snapshot)."""
 
 
+class SnapshotCorruptError(WarehouseError):
+    """A published snapshot's pointer (``CURRENT``), manifest or file is damaged, missing
+    or leads outside the published directory; the message says how to recover."""
+
+
 class PublishError(DataProductsError):
     """A snapshot could not be published or rolled back; the current one is unchanged."""
 

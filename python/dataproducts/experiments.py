@@ -21,6 +21,7 @@ from typing import ClassVar
 import pandas as pd
 
 from .allocation import Experiment, Registry, Variant
+from .arguments import as_text
 from .connection import FixedSource, Handle, Reader, Requirements, Source, dataclass_columns
 from .errors import UnknownExperimentError
 from .paths import default_duckdb_path
@@ -181,6 +182,7 @@ class ExperimentsReader(Reader):
 
     def health(self, experiment_id: str) -> ExperimentHealth:
         """The health row of one experiment: read it before the results."""
+        experiment_id = as_text(experiment_id, "experiment_id", example="exp_completion_nudge")
         handle = self._handle()
         rows = handle.rows(
             f"select {_HEALTH_COLUMNS} from {{experiment_health}} where experiment_id = ?",
@@ -193,6 +195,8 @@ class ExperimentsReader(Reader):
     def results(self, experiment_id: str | None = None) -> pd.DataFrame:
         """Rows of ``marts.experiment_results`` (one experiment, or all), primary metric
         first; :class:`UnknownExperimentError` for an experiment the registry lacks."""
+        if experiment_id is not None:
+            experiment_id = as_text(experiment_id, "experiment_id", example="exp_completion_nudge")
         handle = self._handle()
         sql = "select * from {experiment_results}"
         params: list[object] = []
@@ -208,6 +212,7 @@ class ExperimentsReader(Reader):
 
     def scorecard(self, experiment_id: str) -> Scorecard:
         """Health, results and registry row of one experiment, read from one snapshot."""
+        experiment_id = as_text(experiment_id, "experiment_id", example="exp_completion_nudge")
         handle = self._handle()
         pinned = ExperimentsReader(FixedSource(handle, owned=False))
         health = pinned.health(experiment_id)
@@ -235,7 +240,7 @@ def _unknown(handle: Handle, experiment_id: str) -> UnknownExperimentError:
 def _client(duckdb_path: str | Path | None):  # -> Client
     from .client import connect
 
-    return connect(Path(duckdb_path) if duckdb_path else default_duckdb_path())
+    return connect(duckdb_path if duckdb_path is not None else default_duckdb_path())
 
 
 def results(

@@ -356,7 +356,9 @@ def generate(
             path = Path(tmp) / "generate.duckdb"
             dsn = pg_dsn or postgres.dsn_from_env()
             postgres.connect(dsn).close()  # fail fast, before generating anything
-            location = " ".join(p for p in dsn.split() if not p.startswith("password"))
+            from .dsn import mask_dsn
+
+            location = mask_dsn(dsn)
         try:
             con = duckdb.connect(str(path))
         except duckdb.IOException as exc:

@@ -59,10 +59,12 @@ from typing import Any
 from .contract import canonical_type, dbt_published_tables, diff_columns
 from .errors import (
     BuildFailedError,
+    ConfigurationError,
     ContractError,
     InvalidArgumentError,
     NotPublishedError,
     PublishError,
+    SnapshotCorruptError,
     WarehouseError,
 )
 from .paths import REPO_ROOT, default_duckdb_path
@@ -175,27 +177,194 @@ class Pointer:
         return json.dumps({"build_id": self.build_id, "previous": list(self.previous)})
 
 
+#: What to do when the pointer or the current snapshot is damaged.
+RECOVER = (
+    "run `dataproducts rollback` to make the newest intact snapshot current, or "
+    "`dataproducts build` (or `dataproducts publish`) to publish a new one"
+)
+_BUILD_ID_TEXT = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9]{6}")
+
+
+def is_build_id(value: object) -> bool:
+    """Whether ``value`` is a build id (``20261121-155741-677649``): the only names a
+    pointer may hold, so that it never leads outside the published directory."""
+    return isinstance(value, str) and _BUILD_ID_TEXT.fullmatch(value) is not None
+
+
 def read_pointer(published_dir: str | Path | None = None) -> Pointer | None:
-    """The ``CURRENT`` pointer of a DuckDB published directory, or None before any publish."""
+    """The ``CURRENT`` pointer of a DuckDB published directory, or None before any publish.
+
+    :class:`SnapshotCorruptError` (saying how to recover) when it is unreadable, empty,
+    not JSON, of another shape, or names something that is not a build id.
+    """
     path = Path(published_dir or default_published_dir()) / POINTER_FILE
     try:
-        data = json.loads(path.read_text())
+        raw = path.read_bytes()
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
-        raise WarehouseError(f"unreadable snapshot pointer {path}: {exc}") from exc
-    return Pointer(str(data["build_id"]), tuple(data.get("previous", ())))
+    except OSError as exc:
+        raise _corrupt_pointer(path, f"cannot be read ({exc.strerror or exc})") from exc
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError both
+        why = "is empty" if not raw.strip() else "is not valid JSON (truncated or overwritten?)"
+        raise _corrupt_pointer(path, why) from None
+    if not isinstance(data, dict) or "build_id" not in data:
+        raise _corrupt_pointer(path, "is JSON but not an object with a build_id")
+    build_id, previous = data["build_id"], data.get("previous", [])
+    if not is_build_id(build_id):
+        raise _corrupt_pointer(
+            path, f"names {_short(build_id)}, not a build id like 20261121-155741-677649"
+        )
+    if not isinstance(previous, list) or not all(is_build_id(b) for b in previous):
+        raise _corrupt_pointer(path, "has a 'previous' list that is not a list of build ids")
+    return Pointer(build_id, tuple(previous))
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _corrupt_pointer(path: Path, why: str) -> SnapshotCorruptError:
+    return SnapshotCorruptError(
+        f"{path} is corrupt: it {why}, so no snapshot can be served; {RECOVER}."
+    )
 
 
 def load_manifest(snapshot_dir: str | Path) -> dict[str, Any]:
-    """The ``manifest.json`` of a DuckDB snapshot directory."""
-    path = Path(snapshot_dir) / MANIFEST_FILE
+    """The ``manifest.json`` of a DuckDB snapshot directory, checked: every field the
+    readers use is there with its type, and its ``snapshot.duckdb`` is a file in the
+    directory. :class:`NotPublishedError` when there is no manifest,
+    :class:`SnapshotCorruptError` when it or the file is damaged."""
+    directory = Path(snapshot_dir)
+    path = directory / MANIFEST_FILE
     try:
-        return json.loads(path.read_text())
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise NotPublishedError(
-            f"{path} is missing: {Path(snapshot_dir)} is not a published snapshot."
+            f"{path} is missing: {directory} is not a published snapshot."
         ) from None
+    except OSError as exc:
+        raise _corrupt_snapshot(path, f"cannot be read ({exc.strerror or exc})") from exc
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        why = "is empty" if not raw.strip() else "is not valid JSON (truncated or overwritten?)"
+        raise _corrupt_snapshot(path, why) from None
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise _corrupt_snapshot(path, problem)
+    if manifest["engine"] == "duckdb":
+        file = directory / SNAPSHOT_FILE
+        if manifest.get("file", SNAPSHOT_FILE) != SNAPSHOT_FILE:
+            raise _corrupt_snapshot(path, f"names the file {_short(manifest['file'])}")
+        if file.is_symlink() or not file.is_file():
+            raise _corrupt_snapshot(path, f"describes {file}, which is missing")
+    return manifest
+
+
+def _corrupt_snapshot(path: Path, why: str) -> SnapshotCorruptError:
+    return SnapshotCorruptError(
+        f"{path} {why}: the snapshot in {path.parent} cannot be read; {RECOVER}."
+    )
+
+
+def _manifest_problem(m: object) -> str | None:
+    """What is wrong with a manifest's shape (None: what readers use is there)."""
+    if not isinstance(m, dict):
+        return "is JSON but not an object"
+    for key in ("build_id", "created_at", "engine"):
+        if not isinstance(m.get(key), str):
+            return f"has no {key}"
+    if not is_build_id(m["build_id"]):
+        return f"has build_id {_short(m['build_id'])}, not a build id"
+    try:
+        datetime.fromisoformat(m["created_at"])
+    except ValueError:
+        return f"has created_at {_short(m['created_at'])}, not an ISO time"
+    tables = m.get("tables")
+    if not isinstance(tables, dict):
+        return "has no tables"
+    for name, t in tables.items():
+        ok = (
+            isinstance(t, dict)
+            and isinstance(t.get("schema"), str)
+            and isinstance(t.get("rows"), int)
+            and not isinstance(t.get("rows"), bool)
+            and isinstance(t.get("columns"), list)
+            and all(
+                isinstance(c, dict)
+                and isinstance(c.get("name"), str)
+                and isinstance(c.get("data_type"), str)
+                for c in t["columns"]
+            )
+        )
+        if not ok:
+            return f"has a damaged entry for table {_short(name)}"
+    aliases = m.get("aliases", {})
+    if not isinstance(aliases, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()
+    ):
+        return "has damaged aliases"
+    if not isinstance(m.get("validation"), dict | None):
+        return "has a damaged validation record"
+    return None
+
+
+def load_snapshot(published: Path, build_id: str) -> dict[str, Any]:
+    """The manifest of snapshot ``build_id`` of a published directory, once it is known to
+    be whole and inside the directory (no symlink or path out); SnapshotCorruptError else."""
+    directory = published / build_id
+    if not is_build_id(build_id):
+        raise SnapshotCorruptError(f"{_short(build_id)} is not a build id; {RECOVER}.")
+    if directory.is_symlink() or not directory.is_dir():
+        raise SnapshotCorruptError(
+            f"snapshot {build_id} is missing from {published}"
+            f"{' (a symlink is not a snapshot)' if directory.is_symlink() else ''}; {RECOVER}."
+        )
+    if directory.resolve().parent != published.resolve():
+        raise SnapshotCorruptError(f"{directory} leads outside {published}; {RECOVER}.")
+    try:
+        manifest = load_manifest(directory)
+    except NotPublishedError as exc:
+        raise SnapshotCorruptError(f"{exc} It is incomplete; {RECOVER}.") from None
+    if manifest["build_id"] != build_id:
+        raise SnapshotCorruptError(
+            f"{directory / MANIFEST_FILE} describes build {manifest['build_id']}, not "
+            f"{build_id}: the snapshot directory was tampered with; {RECOVER}."
+        )
+    return manifest
+
+
+def intact_snapshots(published: Path) -> dict[str, dict[str, Any]]:
+    """build id -> manifest of every whole snapshot in a published directory, oldest first."""
+    out = {}
+    for build_id in _snapshot_ids(published):
+        with contextlib.suppress(SnapshotCorruptError):
+            out[build_id] = load_snapshot(published, build_id)
+    return out
+
+
+def published_problems(target: str | Path | None = None) -> list[str]:
+    """What is damaged in a DuckDB published directory: the pointer, and each snapshot
+    that cannot be read (what ``dataproducts snapshots`` flags)."""
+    published = Path(target) if target is not None else default_published_dir()
+    problems: dict[str, str] = {}
+    pointer = None
+    try:
+        pointer = read_pointer(published)
+    except SnapshotCorruptError as exc:
+        problems[POINTER_FILE] = str(exc)
+    ids = _snapshot_ids(published)
+    if pointer is not None and pointer.build_id not in ids:
+        ids.append(pointer.build_id)  # the current one, missing or not a directory
+    for build_id in ids:
+        try:
+            load_snapshot(published, build_id)
+        except SnapshotCorruptError as exc:
+            problems[build_id] = str(exc)
+    return list(problems.values())
 
 
 def current(target: str | Path | None = None) -> SnapshotInfo | None:
@@ -206,30 +375,30 @@ def current(target: str | Path | None = None) -> SnapshotInfo | None:
     pointer = read_pointer(published)
     if pointer is None:
         return None
-    snapshot_dir = published / pointer.build_id
-    return SnapshotInfo.from_manifest(load_manifest(snapshot_dir), str(snapshot_dir))
+    manifest = load_snapshot(published, pointer.build_id)
+    return SnapshotInfo.from_manifest(manifest, str(published / pointer.build_id))
 
 
 def list_snapshots(target: str | Path | None = None) -> list[SnapshotInfo]:
-    """Every snapshot kept, oldest first."""
+    """Every intact snapshot kept, oldest first (:func:`published_problems` names the
+    damaged ones)."""
     if target is not None and is_postgres(target):
         return _pg_list(str(target))
     published = Path(target) if target is not None else default_published_dir()
-    out = []
-    for build_id in _snapshot_ids(published):
-        with contextlib.suppress(NotPublishedError, ValueError):
-            out.append(
-                SnapshotInfo.from_manifest(
-                    load_manifest(published / build_id), str(published / build_id)
-                )
-            )
-    return out
+    return [
+        SnapshotInfo.from_manifest(manifest, str(published / build_id))
+        for build_id, manifest in intact_snapshots(published).items()
+    ]
 
 
 def _snapshot_ids(published: Path) -> list[str]:
     if not published.is_dir():
         return []
-    return sorted(p.name for p in published.iterdir() if p.is_dir() and _BUILD_ID.match(p.name))
+    return sorted(
+        p.name
+        for p in published.iterdir()
+        if is_build_id(p.name) and p.is_dir() and not p.is_symlink()
+    )
 
 
 # --- dbt's side -------------------------------------------------------------------------
@@ -362,6 +531,25 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _pointer_for_publish(published: Path) -> Pointer | None:
+    """The pointer a publish extends; a damaged one is replaced (rather than blocking
+    every publish) by one over the intact snapshots, so rollback still finds them."""
+    try:
+        return read_pointer(published)
+    except SnapshotCorruptError:
+        _clear_broken_pointer(published)
+        intact = list(intact_snapshots(published))
+        return Pointer(intact[-1], tuple(intact[:-1])) if intact else None
+
+
+def _clear_broken_pointer(published: Path) -> None:
+    """A ``CURRENT`` that is a directory cannot be replaced atomically: remove it (the
+    caller holds the lock and writes the new pointer next)."""
+    path = published / POINTER_FILE
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+
+
 def publish(
     source: str | Path | None = None,
     *,
@@ -412,7 +600,7 @@ def publish(
     with _locked(published):
         for stale in published.glob(".tmp-*"):  # left by a killed publish
             shutil.rmtree(stale, ignore_errors=True)
-        pointer = read_pointer(published)
+        pointer = _pointer_for_publish(published)
         build_id = new_build_id()
         while (published / build_id).exists():
             time.sleep(1e-6)
@@ -422,7 +610,7 @@ def publish(
         try:
             previous = None
             if pointer is not None:
-                with contextlib.suppress(NotPublishedError):
+                with contextlib.suppress(WarehouseError):  # missing or damaged
                     previous = load_manifest(published / pointer.build_id)
             snapshot = _duckdb_copy(
                 warehouse,
@@ -778,18 +966,48 @@ def rollback(
         return _pg_rollback(str(target))
     published = Path(published_dir or target or default_published_dir())
     with _locked(published):
-        pointer = read_pointer(published)
-        if pointer is None:
-            raise NotPublishedError(f"nothing is published in {published}: nothing to roll back.")
-        if not pointer.previous:
-            raise PublishError(
-                f"{pointer.build_id} is the only snapshot kept in {published}: there is no "
-                "previous snapshot to roll back to."
-            )
-        back = pointer.previous[-1]
-        manifest = load_manifest(published / back)
-        _write_atomically(published / POINTER_FILE, Pointer(back, pointer.previous[:-1]).to_json())
+        try:
+            pointer = read_pointer(published)
+        except SnapshotCorruptError:
+            # the pointer is damaged: make the newest intact snapshot current
+            _clear_broken_pointer(published)
+            intact = list(intact_snapshots(published))
+            if not intact:
+                raise PublishError(
+                    f"{published / POINTER_FILE} is corrupt and no intact snapshot is kept in "
+                    f"{published}: run `dataproducts build` to publish a new one."
+                ) from None
+            back, before = intact[-1], tuple(intact[:-1])
+        else:
+            if pointer is None:
+                raise NotPublishedError(
+                    f"nothing is published in {published}: nothing to roll back."
+                )
+            back, before = _previous_intact(published, pointer)
+        manifest = load_snapshot(published, back)
+        _write_atomically(published / POINTER_FILE, Pointer(back, before).to_json())
     return SnapshotInfo.from_manifest(manifest, str(published / back))
+
+
+def _previous_intact(published: Path, pointer: Pointer) -> tuple[str, tuple[str, ...]]:
+    """The newest snapshot before the current one that is whole (damaged ones are
+    skipped), and the ones before it."""
+    previous = pointer.previous
+    for i in range(len(previous) - 1, -1, -1):
+        try:
+            load_snapshot(published, previous[i])
+        except SnapshotCorruptError:
+            continue
+        return previous[i], previous[:i]
+    if not previous:
+        raise PublishError(
+            f"{pointer.build_id} is the only snapshot kept in {published}: there is no "
+            "previous snapshot to roll back to."
+        )
+    raise PublishError(
+        f"no snapshot before {pointer.build_id} in {published} is intact "
+        f"({', '.join(previous)} are missing or damaged): nothing to roll back to."
+    )
 
 
 # --- PostgreSQL -------------------------------------------------------------------------
@@ -799,14 +1017,28 @@ def pg_connect(dsn: str) -> Any:
     """A psycopg2 connection, with an error that says what to do when it fails."""
     import psycopg2
 
+    from .dsn import mask_dsn, scrub
+
+    if not isinstance(dsn, str) or "\x00" in dsn:
+        raise ConfigurationError(
+            f"a PostgreSQL connection string must be text without NUL characters, got "
+            f"{type(dsn).__name__}: pass postgresql://user@host:5432/db or 'host=... dbname=...'."
+        )
     try:
         return psycopg2.connect(dsn)
     except psycopg2.OperationalError as exc:
-        safe = re.sub(r"(password=)\S+|(//[^:/@]+):[^@]*@", r"\1\2***@", dsn)
         raise WarehouseError(
-            f"cannot connect to PostgreSQL ({safe}): {str(exc).strip()}. Start the server, "
-            "create the database, or fix the URL / DATAPRODUCTS_PG_* variables."
-        ) from exc
+            f"cannot connect to PostgreSQL ({mask_dsn(dsn)}): {scrub(str(exc).strip(), dsn)}. "
+            "Start the server, create the database, or fix the URL / DATAPRODUCTS_PG_* "
+            "variables."
+        ) from None
+    except (psycopg2.Error, ValueError, TypeError) as exc:  # a connection string libpq cannot parse
+        raise ConfigurationError(
+            f"not a valid PostgreSQL connection string ({mask_dsn(dsn)}): "
+            f"{scrub(str(exc).strip(), dsn)}. Write postgresql://user:password@host:5432/db "
+            "(percent-encode @ : / in the password) or host=... dbname=... password='with "
+            "spaces in single quotes'."
+        ) from None
 
 
 def pg_url(dsn: str) -> str:

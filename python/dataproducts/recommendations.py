@@ -17,7 +17,7 @@ relevance; users evaluated = users with a list and a non-empty truth; MAP@k divi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
@@ -80,7 +80,7 @@ def _module_and_limit(module: str | None, limit: int | None) -> tuple[str, list[
     sql = ""
     params: list[object] = []
     if module is not None:
-        if module not in MODULES:
+        if not isinstance(module, str) or module not in MODULES:
             raise InvalidArgumentError(
                 f"unknown module {module!r}: use one of {', '.join(MODULES)}"
             )
@@ -143,6 +143,13 @@ class RecommendationsReader(Reader):
         sql = "select * from {recommendations} where true"
         params: list[object] = []
         if learner_ids is not None:
+            if isinstance(learner_ids, str | bytes | Mapping) or not isinstance(
+                learner_ids, Iterable
+            ):
+                raise InvalidArgumentError(
+                    f"learner_ids must be a list (or other iterable) of integer ids, got "
+                    f"{type(learner_ids).__name__} {learner_ids!r:.80}"
+                )
             ids = [as_id(i, "learner_ids") for i in learner_ids]
             if not ids:
                 return self._handle().frame(sql + " and false")
@@ -168,7 +175,7 @@ def recommendations_for(
     """
     from .client import connect
 
-    with connect(Path(duckdb_path) if duckdb_path else default_duckdb_path()) as client:
+    with connect(duckdb_path if duckdb_path is not None else default_duckdb_path()) as client:
         return client.recommendations.for_learner(learner_id, module, limit=None)
 
 

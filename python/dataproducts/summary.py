@@ -62,12 +62,17 @@ def collect(duckdb_path: Path | None = None) -> dict[str, Any]:
     from .publish import default_target_path
 
     docs = default_target_path() / "index.html"
+    try:
+        published, problem = _published(path), None
+    except WarehouseError as exc:  # a damaged pointer or snapshot: say so, summarize the rest
+        published, problem = None, str(exc)
     return {
         "warehouse": str(path),
         "docs": str(docs) if docs.exists() else None,
         "layers": layers,
         "quarantine": quarantine,
-        "published": _published(path),
+        "published": published,
+        "published_problem": problem,
     }
 
 
@@ -111,6 +116,15 @@ def _published(warehouse: Path) -> dict[str, Any] | None:
     }
 
 
+def _published_line(data: dict[str, Any]) -> str:
+    pub = data.get("published")
+    if pub:
+        return str(pub["location"])
+    if data.get("published_problem"):
+        return f"unusable: {data['published_problem']}"
+    return "nothing yet (run: dataproducts build)"
+
+
 def render(data: dict[str, Any]) -> str:
     """A short human-readable summary."""
     out = ["", "dataproducts build summary", "=" * 26]
@@ -139,7 +153,7 @@ def render(data: dict[str, Any]) -> str:
     out += [
         "",
         f"warehouse : {data['warehouse']}",
-        f"published : {pub['location'] if pub else 'nothing yet (run: dataproducts build)'}",
+        f"published : {_published_line(data)}",
         f"docs      : {data['docs'] or 'not generated (run: make docs)'}",
     ]
     if pub and pub.get("data_docs"):

@@ -271,7 +271,9 @@ def _is_postgres(source: Path | str) -> bool:
 
 def _describe_source(source: Path | str) -> str:
     if _is_postgres(source):
-        return "PostgreSQL " + re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", str(source))
+        from .dsn import mask_dsn
+
+        return "PostgreSQL " + mask_dsn(source)
     return f"DuckDB {source}"
 
 
@@ -401,7 +403,11 @@ def _postgres_reader(
     try:
         con = psycopg2.connect(dsn)
     except psycopg2.Error as exc:
-        raise WarehouseError(f"cannot connect to {_describe_source(dsn)}: {exc}".strip()) from exc
+        from .dsn import scrub
+
+        raise WarehouseError(
+            f"cannot connect to {_describe_source(dsn)}: {scrub(exc, dsn)}".strip()
+        ) from None
     with closing(con):
         # One read-only transaction: every mart is read from the same state of the database.
         con.set_session(readonly=True, isolation_level="REPEATABLE READ")
