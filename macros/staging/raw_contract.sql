@@ -22,7 +22,7 @@
 
 
 {% macro raw_contract_columns(table_name) -%}
-    {#- The contract's column names of raw.<table_name>, in contract order ([] at parse time). -#}
+    {#- The contract’s column names of raw.<table_name>, in contract order ([] at parse time). -#}
     {%- set node = raw_source_node(table_name) -%}
     {%- if node is none -%}
         {{ return([]) }}
@@ -35,7 +35,7 @@
     {#-
         Fail the build, naming the table and the column(s), when raw.<table_name>
         lacks a column of the contract. Extra columns are fine (loaders may add some).
-        When the relation does not exist (e.g. sqlfluff's in-memory lint target) this
+        When the relation does not exist (e.g. sqlfluff’s in-memory lint target) this
         does nothing: dbt then fails with its own "table not found". Nor in unit
         tests, whose fixtures stand for the raw table.
     -#}
