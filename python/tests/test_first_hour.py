@@ -319,3 +319,47 @@ def test_make_and_the_cli_share_dbt_partial_parse(tmp_path: Path) -> None:
     assert "saved manifest not found" in first  # a fresh target: the one full parse
     for out in (via_cli(), via_make(), via_cli()):
         assert "Unable to do partial parsing" not in out, out
+
+
+# --- the docs site's Source panel -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def parsed_manifest(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """`dbt parse` of the project (in-memory lint target) into a scratch target dir."""
+    tp = tmp_path_factory.mktemp("parse") / "target"
+    subprocess.run(
+        [
+            *(str(DBT), "parse", "--no-partial-parse", "--quiet", "--target", "lint"),
+            *("--target-path", str(tp), "--log-path", str(tp / "logs")),
+        ],
+        cwd=REPO,
+        env=_clean_env(DBT_PROFILES_DIR=str(REPO)),
+        check=True,
+    )
+    return json.loads((tp / "manifest.json").read_text())
+
+
+def test_sql_source_shown_by_the_docs_site_has_balanced_quotes(parsed_manifest: dict) -> None:
+    """The docs site highlights a model's or macro's source as SQL, which knows `--`
+    comments but not Jinja's `{# #}`: an apostrophe in a Jinja comment ("every module's
+    list") opens a string that swallows the rest of the code (the Source panel of
+    recommendations_v1 showed blank lines and text pushed right). So quotes in Jinja
+    comments come in pairs (write U+2019 for an apostrophe), and a SQL model's code, comments
+    aside, has an even number of single quotes."""
+    bad: list[str] = []
+    nodes = {**parsed_manifest["nodes"], **parsed_manifest["macros"]}
+    for node in nodes.values():
+        path = node.get("original_file_path", "")
+        if node.get("package_name") != "dataproducts" or not path.endswith(".sql"):
+            continue
+        code = node.get("raw_code") or node.get("macro_sql") or ""
+        for comment in re.findall(r"\{#.*?#\}", code, re.S):
+            if comment.count("'") % 2 or comment.count('"') % 2:
+                bad.append(f"{path}: unpaired quote in {comment[:60]!r}")
+        if node["resource_type"] == "model":
+            body = re.sub(r"--[^\n]*", "", re.sub(r"\{#.*?#\}", "", code, flags=re.S))
+            if body.count("'") % 2:
+                bad.append(f"{path}: odd number of single quotes")
+    assert bad == []
+    assert "model.dataproducts.recommendations.v1" in parsed_manifest["nodes"]
