@@ -13,10 +13,16 @@ STAMP  := $(VENV)/.installed-stamp
 
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
-export DATAPRODUCTS_DUCKDB ?= $(CURDIR)/warehouse/dataproducts.duckdb
+# DATAPRODUCTS_DUCKDB is not set here: unset, dbt (profiles.yml) and the CLI agree on
+# warehouse/dataproducts.duckdb; a value that differs between make and the CLI would make
+# dbt re-parse the whole project at each switch (its partial parse keys on the profile).
 
 SCALE     ?= small
 SEED      ?= 42
+# make run's data ends today (so `dbt source freshness` checks fresh data) and has 1% bad
+# rows (so the quarantine has something to show); `dataproducts generate` alone: neither.
+END_DATE  ?= today
+BAD_ROW_RATE ?= 0.01
 DOCS_PORT ?= 8080
 PYTEST_ARGS ?=
 
@@ -33,13 +39,15 @@ help:
 # The virtualenv, with the exact versions of constraints.txt; redone when either file changes.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@echo "installing dbt, great-expectations, ... into $(VENV) (several minutes the first time)"
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -c constraints.txt -e '.[dev]'
 	touch $@
 
 install: $(STAMP)
 
 generate: install
-	$(BIN)/dataproducts generate --scale $(SCALE) --seed $(SEED)
+	$(BIN)/dataproducts generate --scale $(SCALE) --seed $(SEED) --end-date $(END_DATE) \
+	  --bad-row-rate $(BAD_ROW_RATE)
 
 # dbt build, then the validation gate, then publish a snapshot (nothing is published
 # when a test or an expectation fails), then the docs site.
@@ -47,13 +55,14 @@ build: install
 	$(BIN)/dataproducts build
 	@mkdir -p warehouse/scorecards
 	@for e in $$(tail -n +2 seeds/experiments/experiments.csv | cut -d, -f1); do \
-	  $(BIN)/dataproducts report experiment $$e --out warehouse/scorecards/$$e.html >/dev/null; done
-	@echo "experiment scorecards: warehouse/scorecards/"
+	  printf 'experiment scorecard: '; \
+	  $(BIN)/dataproducts report experiment $$e --out warehouse/scorecards/$$e.html || exit 1; done
 	$(BIN)/dbt docs generate
 	@$(MAKE) --no-print-directory docs-links
 
 run: generate build
 	@$(BIN)/dataproducts summary
+	@echo "The CLI: $(BIN)/dataproducts --help, or 'source $(BIN)/activate' once, then: dataproducts --help"
 
 # dbt parse with --warn-error: a misspelled YAML key, a deprecation or a config path that
 # matches nothing fails here instead of being ignored silently.
@@ -63,7 +72,8 @@ lint: install
 	$(BIN)/dbt parse --show-all-deprecations --no-partial-parse --warn-error --quiet \
 	  --target lint --target-path target/lint --log-path target/lint/logs
 	@# one process: the statistics models parse into trees too deep to pickle between workers
-	$(BIN)/sqlfluff lint models tests --processes 1
+	@echo "sqlfluff: linting models/ and tests/ (dbt templater: a few minutes), one line per file"
+	$(BIN)/sqlfluff lint models tests --processes 1 -v
 
 # The PostgreSQL server binaries must be on the machine (the tests start the server
 # themselves); install Debian's package when they are missing and we may.

@@ -15,7 +15,7 @@
 {%- endmacro %}
 
 {% macro duckdb__coaching_utc_to_local(timestamp_sql, timezone_sql) -%}
-    {#- timezone() comes from DuckDB's ICU extension (bundled with the Python wheel). -#}
+    {#- timezone() comes from DuckDB’s ICU extension (bundled with the Python wheel). -#}
     cast(timezone({{ timezone_sql }}, timezone('UTC', {{ timestamp_sql }})) as timestamp)
 {%- endmacro %}
 
@@ -109,9 +109,9 @@
 
 {#-
     A select-list expression that turns each row into one row per integer from
-    lo_sql to hi_sql (inclusive), the integer as the expression's value; the
+    lo_sql to hi_sql (inclusive), the integer as the expression’s value; the
     row disappears when lo > hi. Unlike coaching_join_integer_range it needs no
-    lateral join, which DuckDB plans as a join of the row's bounds back to the
+    lateral join, which DuckDB plans as a join of the row’s bounds back to the
     series (a hash join as large as the result). Usage:
     `select t.*, {{ coaching_integer_series('t.lo', 't.hi') }} as k from t`.
 -#}

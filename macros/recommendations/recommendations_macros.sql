@@ -70,7 +70,7 @@
 {% macro recommendations_listed_snapshots() -%}
     {#- The snapshots whose lists are read: serving (the API) and evaluation (offline
         evaluation). The training snapshot only feeds the for_you fit, which reads the
-        modules' own candidates, so backfilled lists are not built there. -#}
+        modules’ own candidates, so backfilled lists are not built there. -#}
     {{ return(['serving', 'evaluation']) }}
 {%- endmacro %}
 
@@ -116,7 +116,7 @@
 
 
 {% macro recommendations_algorithm(module) -%}
-    {#- The algorithm that produces a module's own rows (backfilled rows say popular_backfill). -#}
+    {#- The algorithm that produces a module’s own rows (backfilled rows say popular_backfill). -#}
     {%- set similarity = var('recommendations_similarity') -%}
     {%- set algorithms = {
         'popular': 'trending',
@@ -152,13 +152,13 @@
 
 
 {% macro default__recommendations_integer_divide(numerator, denominator) -%}
-    {#- PostgreSQL (and the SQL standard's exact numerics): / of two integers is integer division. -#}
+    {#- PostgreSQL (and the SQL standard’s exact numerics): / of two integers is integer division. -#}
     ({{ numerator }}) / ({{ denominator }})
 {%- endmacro %}
 
 
 {% macro duckdb__recommendations_integer_divide(numerator, denominator) -%}
-    {#- DuckDB's / of two integers returns a double; // is integer division. -#}
+    {#- DuckDB’s / of two integers returns a double; // is integer division. -#}
     ({{ numerator }}) // ({{ denominator }})
 {%- endmacro %}
 

@@ -22,7 +22,7 @@
 
 
 {% macro raw_contract_columns(table_name) -%}
-    {#- The contract's column names of raw.<table_name>, in contract order ([] at parse time). -#}
+    {#- The contract’s column names of raw.<table_name>, in contract order ([] at parse time). -#}
     {%- set node = raw_source_node(table_name) -%}
     {%- if node is none -%}
         {{ return([]) }}
@@ -38,7 +38,7 @@
         Returns the columns of the raw relation as {lowercased name: data type} ({}
         when there is nothing to check): the base models pass it to clean_raw_column,
         which casts a column that does not arrive in its contract type safely.
-        When the relation does not exist (e.g. sqlfluff's in-memory lint target) this
+        When the relation does not exist (e.g. sqlfluff’s in-memory lint target) this
         does nothing: dbt then fails with its own "table not found". Nor in unit
         tests, whose fixtures stand for the raw table.
     -#}

@@ -19,7 +19,7 @@
 -#}
 
 {% macro stats_delta_ratio_variance(n, mean_y, mean_x, var_y, var_x, cov_xy) -%}
-    {#- Variance of the ratio of means ybar / xbar (the arm's ratio estimate); null when xbar = 0. -#}
+    {#- Variance of the ratio of means ybar / xbar (the arm’s ratio estimate); null when xbar = 0. -#}
     (case when {{ mean_x }} <> 0 and {{ n }} > 0 then
         ({{ var_y }} / ({{ mean_x }} * {{ mean_x }})
          - 2.0 * {{ mean_y }} * {{ cov_xy }} / ({{ mean_x }} * {{ mean_x }} * {{ mean_x }})

@@ -34,7 +34,7 @@
 
 {% macro stats_normal_quantile(p) -%}
     {#-
-        The p-quantile of the standard normal (0 < p < 1), by P. J. Acklam's rational
+        The p-quantile of the standard normal (0 < p < 1), by P. J. Acklam’s rational
         approximation (relative error < 1.15e-9). Null outside (0, 1).
         Use stats_normal_quantile(0.975) = 1.959963985 for a two-sided 95% interval.
     -#}

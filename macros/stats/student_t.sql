@@ -1,5 +1,5 @@
 {#-
-    Student's t distribution with real (non-integer) degrees of freedom, as Welch's
+    Student’s t distribution with real (non-integer) degrees of freedom, as Welch’s
     test needs, from the regularized incomplete beta function:
 
         P(|T| > |t|) = I_x(df/2, 1/2),   x = df / (df + t^2)
@@ -66,7 +66,7 @@
 
 {% macro stats_t_two_sided_p(t, df) -%}
     {#-
-        Two-sided p-value P(|T| > |t|) of Student's t with df > 0 degrees of freedom
+        Two-sided p-value P(|T| > |t|) of Student’s t with df > 0 degrees of freedom
         (real df allowed). Null when t or df is null or df <= 0. The arguments are
         repeated many times in the generated SQL: pass column names, not long
         expressions (compute them in an earlier CTE).

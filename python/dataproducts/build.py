@@ -65,6 +65,12 @@ def dbt_environment() -> dict[str, str]:
     statistics, and the thread settings of :data:`DBT_THREAD_ENVIRONMENT` (each kept
     when already set)."""
     env = dict(os.environ)
+    # dbt runs in the repository: a relative warehouse path means what it means here (as
+    # in default_duckdb_path). Unset stays unset: profiles.yml's default is the same file,
+    # and a value dbt did not see last time would make it re-parse the whole project.
+    duckdb_path = env.get("DATAPRODUCTS_DUCKDB")
+    if duckdb_path and not os.path.isabs(duckdb_path):
+        env["DATAPRODUCTS_DUCKDB"] = os.path.abspath(duckdb_path)
     env.setdefault("DBT_PROFILES_DIR", str(REPO_ROOT))
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     for name, value in DBT_THREAD_ENVIRONMENT.items():
@@ -155,11 +161,13 @@ def run_dbt(
         *args,
         "--project-dir",
         str(REPO_ROOT),
-        "--target",
-        target,
         "--target-path",
         str(target_path),
     ]
+    # The profile's default target is left to dbt, as a plain `dbt` call (make's, yours)
+    # does: dbt's partial parse keys on --target, and would re-parse at every switch.
+    if target != env.get("DATAPRODUCTS_TARGET", "dev"):
+        cmd += ["--target", target]
     if "DBT_LOG_PATH" not in env:  # logs/ beside target/ (the repository's logs/ by default)
         cmd += ["--log-path", str(Path(target_path).resolve().parent / "logs")]
     piped = echo is not None

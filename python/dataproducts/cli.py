@@ -28,6 +28,7 @@ from .errors import (
     UnknownExperimentError,
     WarehouseError,
 )
+from .generator.config import DEFAULT_END
 
 #: Exit codes, as documented in ``dataproducts --help``.
 EXIT_OK = 0
@@ -80,7 +81,7 @@ def cli() -> None:
     """Data products of an online-learning platform: generate, build, publish, read.
 
     \b
-    A first session:
+    Examples (a first session):
       dataproducts generate --scale tiny --seed 1   # synthetic raw data into DuckDB
       dataproducts build                           # dbt build, validation gate, publish
       dataproducts recommend 17                    # read the published snapshot
@@ -107,6 +108,27 @@ def cli() -> None:
 
 # --- raw data ---------------------------------------------------------------------------
 
+#: The generator's default end of data (the experiments of the registry run inside it).
+DEFAULT_END_DATE = f"{DEFAULT_END:%Y-%m-%d}"
+
+
+def _end_date(value: str) -> datetime:
+    """``--end-date``: a calendar day (the data ends at its midnight, UTC) or ``today``."""
+    from datetime import UTC
+
+    text = value.strip().lower()
+    if text == "today":
+        day = datetime.now(UTC).date()
+    else:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r} is not a date: use YYYY-MM-DD (e.g. 2026-11-01) or 'today'.",
+                param_hint="'--end-date'",
+            ) from None
+    return datetime(day.year, day.month, day.day)
+
 
 @cli.command()
 @click.option(
@@ -120,6 +142,15 @@ def cli() -> None:
 @click.option("--courses", type=int, help="Override the preset's number of courses.")
 @click.option("--days", type=int, help="Override the preset's number of days of history.")
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
+@click.option(
+    "--end-date",
+    "end",
+    metavar="YYYY-MM-DD|today",
+    callback=lambda _ctx, _param, value: _end_date(value),
+    default=DEFAULT_END_DATE,
+    show_default=True,
+    help="The data ends at midnight UTC of this day (`today`: today's date, UTC).",
+)
 @click.option(
     "--bad-row-rate",
     type=float,
@@ -136,9 +167,16 @@ def cli() -> None:
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def generate(**kwargs: Any) -> None:
-    """Generate synthetic raw data with planted structure into schema ``raw``.
+    """Generate synthetic raw data with planted structure into schema `raw`.
 
-    Deterministic for a seed. Replaces the raw tables of the target.
+    Deterministic for a seed and an end date. Replaces the raw tables of the target.
+
+    \b
+    Examples:
+      dataproducts generate --scale tiny --seed 1
+      dataproducts generate --scale small --bad-row-rate 0.01 --end-date today
+      dataproducts generate --learners 1000 --courses 50 --days 60 --quiet
+      dataproducts generate --scale tiny --target postgres
     """
     from . import settings
     from .generate import generate as run
@@ -236,6 +274,12 @@ def publish(target: str, keep: int | None, target_path: str | None, partial: boo
     """Publish the last dbt build (after the validation gate) as the current snapshot.
 
     Refuses when dbt's last run had failures. `dataproducts build` does dbt build and this.
+
+    \b
+    Examples:
+      dbt build && dataproducts publish
+      dataproducts publish --keep 10
+      dataproducts publish --target postgres
     """
     from . import settings
     from .build import check_duckdb_warehouse, postgres_dsn
@@ -257,7 +301,13 @@ def publish(target: str, keep: int | None, target_path: str | None, partial: boo
 @cli.command()
 @_target_option
 def rollback(target: str) -> None:
-    """Make the previous snapshot current again (readers switch on their next call)."""
+    """Make the previous snapshot current again (readers switch on their next call).
+
+    \b
+    Examples:
+      dataproducts rollback
+      dataproducts rollback --target postgres
+    """
     from .build import postgres_dsn
     from .publish import rollback as run
 
@@ -271,7 +321,14 @@ def rollback(target: str) -> None:
 @_target_option
 @_json_option
 def snapshots(target: str, as_json: bool) -> None:
-    """The published snapshots kept, oldest first; * marks the current one."""
+    """The published snapshots kept, oldest first; * marks the current one.
+
+    \b
+    Examples:
+      dataproducts snapshots
+      dataproducts snapshots --json
+      dataproducts snapshots --target postgres
+    """
     from .build import postgres_dsn
     from .errors import SnapshotCorruptError
     from .publish import current, list_snapshots, published_problems
@@ -321,6 +378,12 @@ def validate(target: str, source: str | None, data_docs: str | None) -> None:
     """Run the validation gate (great-expectations) on the built marts; exit 1 on failure.
 
     Row counts are compared with the current snapshot's when there is one.
+
+    \b
+    Examples:
+      dataproducts validate
+      dataproducts validate --data-docs /tmp/data_docs
+      dataproducts validate --source warehouse/dataproducts.duckdb
     """
     from . import settings
     from .build import check_duckdb_warehouse, postgres_dsn
@@ -349,7 +412,14 @@ def validate(target: str, source: str | None, data_docs: str | None) -> None:
     help="dbt's target directory [default: $DBT_TARGET_PATH or target/].",
 )
 def docs(port: int, no_serve: bool, target_path: str | None) -> None:
-    """Generate the dbt docs site (models, columns, lineage, exposures) and serve it."""
+    """Generate the dbt docs site (models, columns, lineage, exposures) and serve it.
+
+    \b
+    Examples:
+      dataproducts docs                   # http://127.0.0.1:8080
+      dataproducts docs --port 8081
+      dataproducts docs --no-serve        # write target/index.html only
+    """
     from pathlib import Path
 
     from .build import run_dbt
@@ -412,7 +482,13 @@ def recommend(
 @_source_option
 @_json_option
 def similar(course_id: int, limit: int, source: str | None, as_json: bool) -> None:
-    """The courses most similar to COURSE_ID (learners who took one took the other)."""
+    """The courses most similar to COURSE_ID (learners who took one took the other).
+
+    \b
+    Examples:
+      dataproducts similar 3
+      dataproducts similar 3 --limit 5 --json
+    """
     from .client import connect
 
     with connect(source) as client:
@@ -436,6 +512,11 @@ def assign(experiment_id: str, learner_id: str, source: str | None, as_json: boo
     """Print the variant LEARNER_ID gets in EXPERIMENT_ID (deterministic, MD5-based).
 
     Uses the published registry; before anything is published, the registry in seeds/.
+
+    \b
+    Examples:
+      dataproducts assign exp_completion_nudge 17
+      dataproducts assign exp_syllabus_layout 17 --json
     """
     from .allocation import canonical_learner_id
     from .errors import NotPublishedError
@@ -463,7 +544,13 @@ def assign(experiment_id: str, learner_id: str, source: str | None, as_json: boo
 @_source_option
 @_json_option
 def experiment(experiment_id: str, source: str | None, as_json: bool) -> None:
-    """Health checks, then results, of EXPERIMENT_ID (read the health first)."""
+    """Health checks, then results, of EXPERIMENT_ID (read the health first).
+
+    \b
+    Examples:
+      dataproducts experiment exp_completion_nudge
+      dataproducts experiment exp_srm_checkout --json
+    """
     from .client import connect
 
     with connect(source) as client, client.pinned() as snap:
@@ -514,7 +601,13 @@ def experiment(experiment_id: str, source: str | None, as_json: bool) -> None:
 @_source_option
 @_json_option
 def coaching(learner_id: int, course_id: int | None, source: str | None, as_json: bool) -> None:
-    """The coaching messages queued for LEARNER_ID, and the learner's goals."""
+    """The coaching messages queued for LEARNER_ID, and the learner's goals.
+
+    \b
+    Examples:
+      dataproducts coaching 17
+      dataproducts coaching 17 --course 3 --json
+    """
     from .client import connect
 
     with connect(source) as client, client.pinned() as snap:
@@ -543,7 +636,13 @@ def coaching(learner_id: int, course_id: int | None, source: str | None, as_json
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def summary(as_json: bool) -> None:
-    """Rows per layer and per quarantine reason, the published snapshot, example calls."""
+    """Rows per layer and per quarantine reason, the published snapshot, example calls.
+
+    \b
+    Examples:
+      dataproducts summary
+      dataproducts summary --json
+    """
     from .summary import collect, render
 
     data = collect()
@@ -552,7 +651,13 @@ def summary(as_json: bool) -> None:
 
 @cli.group()
 def report() -> None:
-    """Self-contained HTML reports (open from disk, no server)."""
+    """Self-contained HTML reports (open from disk, no server).
+
+    \b
+    Examples:
+      dataproducts report experiment exp_completion_nudge
+      dataproducts report experiment exp_aa_homepage --out /tmp/aa.html
+    """
 
 
 @report.command("experiment")
@@ -570,7 +675,14 @@ def report() -> None:
 def report_experiment(
     experiment_id: str, out: str | None, duckdb_path: str | None, source: str | None
 ) -> None:
-    """Scorecard of EXPERIMENT_ID: health checks, forest plot of lifts, numbers."""
+    """Scorecard of EXPERIMENT_ID: health checks, forest plot of lifts, numbers.
+
+    \b
+    Examples:
+      dataproducts report experiment exp_completion_nudge
+      dataproducts report experiment exp_aa_homepage --out /tmp/aa.html
+      dataproducts report experiment exp_srm_checkout --duckdb warehouse/dataproducts.duckdb
+    """
     from .client import connect
     from .report import write_experiment_report
 

@@ -8,7 +8,10 @@ Writes the eight tables of the raw contract (:mod:`dataproducts.raw_contract`) i
 ``raw`` of the DuckDB file (target ``dev``) or of PostgreSQL (target ``postgres``, with
 COPY), replacing them. The output is identical for the same ``(seed, sizes, end)``.
 Everything happens in the window ``[end - days, end)``; ``end`` defaults to
-2026-11-01 00:00 UTC (the experiments of the registry run inside Aug-Oct 2026).
+2026-11-01 00:00 UTC (the experiments of the registry run inside Aug-Oct 2026; one
+outside the window gets no exposure, and the report's summary says so). ``dataproducts
+generate --end-date today`` ends the data at today's midnight UTC, so that ``dbt source
+freshness`` passes on it.
 
 Sizes (``scale`` → learners / courses / days / ≈ events; ``learners=``, ``courses=``,
 ``days=`` override): tiny 200 / 30 / 120 / ~10k; small 5k / 200 / 180 / ~300k;
@@ -129,7 +132,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +209,12 @@ class GenerateReport:
                 f"  planted: {PLANTED.nudge_experiment} true completion "
                 f"{truth['control_rate']:.3f} → {truth['treatment_rate']:.3f} "
                 f"({truth['relative_lift']:+.1%})"
+            )
+        outside = self.planted.get("experiments_outside_window")
+        if outside:
+            lines.append(
+                f"  warning: {', '.join(outside)} ran outside [{self.end - timedelta(days=self.days):%Y-%m-%d}, "
+                f"{self.end:%Y-%m-%d}): no exposures (choose --end-date/--days to cover them)"
             )
         return "\n".join(lines)
 
@@ -422,7 +431,12 @@ def generate(
         end=end,
         rows=rows,
         bad_rows=bad,
-        planted=_planted_facts(facts, experiments, msgs),
+        planted={
+            **_planted_facts(facts, experiments, msgs),
+            "experiments_outside_window": sorted(
+                set(registry.experiments) - {x.experiment.experiment_id for x in experiments}
+            ),
+        },
         seconds=time.perf_counter() - started,
     )
 

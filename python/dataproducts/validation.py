@@ -23,6 +23,7 @@ Docs under ``data_docs_dir`` (default ``warehouse/data_docs/``).
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import threading
@@ -565,4 +566,76 @@ def _build_docs(context: Any, docs_dir: Path) -> Path:
         shutil.rmtree(docs_dir / stale, ignore_errors=True)
     docs_dir.mkdir(parents=True, exist_ok=True)
     context.build_data_docs(site_names=[_DOCS_SITE])
+    serve_assets_locally(docs_dir)
     return docs_dir.resolve() / "index.html"
+
+
+#: The Data Docs' CDN assets (great-expectations' templates), and their copies in
+#: ``data_docs_assets/`` (see its README: versions, licenses).
+ASSETS_DIR = Path(__file__).parent / "data_docs_assets"
+_BT = "https://unpkg.com/bootstrap-table@1.19"
+CDN_ASSETS: dict[str, str] = {
+    "https://code.jquery.com/jquery-3.7.1.min.js": "jquery-3.7.1/jquery.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/popper.js/1.12.9/umd/popper.min.js": (
+        "popper.js-1.12.9/popper.min.js"
+    ),
+    "https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css": (
+        "bootstrap-4.3.1/bootstrap.min.css"
+    ),
+    "https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js": (
+        "bootstrap-4.3.1/bootstrap.min.js"
+    ),
+    f"{_BT}.1/dist/bootstrap-table.min.css": "bootstrap-table-1.19.1/bootstrap-table.min.css",
+    f"{_BT}.1/dist/bootstrap-table.min.js": "bootstrap-table-1.19.1/bootstrap-table.min.js",
+    **{
+        f"{_BT}.{patch}/dist/extensions/filter-control/bootstrap-table-filter-control{ext}": (
+            f"bootstrap-table-1.19.1/extensions/filter-control/bootstrap-table-filter-control{ext}"
+        )
+        for patch in ("0", "1")
+        for ext in (".css", ".min.css", ".min.js")
+    },
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/css/bootstrap-datepicker.min.css": (
+        "bootstrap-datepicker-1.9.0/bootstrap-datepicker.min.css"
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/js/bootstrap-datepicker.min.js": (
+        "bootstrap-datepicker-1.9.0/bootstrap-datepicker.min.js"
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css": (
+        "fontawesome-free-6.6.0/css/all.min.css"
+    ),
+    "https://cdn.jsdelivr.net/npm/@forevolve/bootstrap-dark@1.1.0/dist/css/bootstrap-prefers-dark.css": (
+        "bootstrap-dark-1.1.0/bootstrap-prefers-dark.css"
+    ),
+    "https://cdn.jsdelivr.net/npm/vega@5": "vega-5.33.1/vega.min.js",
+    "https://cdn.jsdelivr.net/npm/vega-lite@5": "vega-lite-5.23.0/vega-lite.min.js",
+    "https://cdn.jsdelivr.net/npm/vega-embed@6": "vega-embed-6.29.0/vega-embed.min.js",
+}
+#: A script or stylesheet loaded from the network (links to web pages stay links).
+_REMOTE_ASSET = re.compile(
+    r"<(?:script\b[^>]*?\bsrc|link\b[^>]*?\bhref)\s*=\s*[\"'](https?://[^\"']+)[\"']", re.I
+)
+
+
+def serve_assets_locally(docs_dir: Path) -> None:
+    """Rewrite the Data Docs' CDN scripts and stylesheets to copies in ``static/vendor/``,
+    so the pages render offline. A remote asset without a copy raises
+    :class:`ConfigurationError` (a great-expectations upgrade that adds one: vendor it)."""
+    vendor = docs_dir / "static" / "vendor"
+    shutil.copytree(
+        ASSETS_DIR, vendor, dirs_exist_ok=True, ignore=shutil.ignore_patterns("README.md")
+    )
+    for page in docs_dir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        unknown = sorted({u for u in _REMOTE_ASSET.findall(text) if u not in CDN_ASSETS})
+        if unknown:
+            raise ConfigurationError(
+                f"Data Docs page {page} loads {', '.join(unknown)} from the network: add a "
+                f"copy to {ASSETS_DIR} and to validation.CDN_ASSETS."
+            )
+        static = Path(os.path.relpath(docs_dir / "static", page.parent)).as_posix()
+        for url, local in CDN_ASSETS.items():
+            text = text.replace(f'"{url}"', f'"{static}/vendor/{local}"')
+        # great-expectations' own static files, at the page's real depth (its validation
+        # pages, four levels down, point three levels up for the favicon)
+        text = re.sub(r"""(\b(?:src|href)=["'])(?:\.\.?/)*static/""", rf"\g<1>{static}/", text)
+        page.write_text(text, encoding="utf-8")

@@ -4,7 +4,7 @@
     messages of its segment that are not suppressed (neither the message nor
     all of its active variants) and not in their cooldown for the learner
     (the same message delivered to the same learner, in any course, within
-    cooldown_days). Of a trigger's remaining messages the one with the best
+    cooldown_days). Of a trigger’s remaining messages the one with the best
     priority (1 = most important), then the highest expected helpfulness
     (posterior mean), then message_id is kept.
 -#}

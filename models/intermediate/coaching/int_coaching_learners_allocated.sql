@@ -1,6 +1,6 @@
 {#-
     Every staged learner with what coaching needs about them: the holdout
-    allocation (the experiments' MD5 bucket rule, macro
+    allocation (the experiments’ MD5 bucket rule, macro
     experiments_allocation_bucket, under the salt var coaching_holdout_salt; bucket < share * 10000 is held out, never
     coached) and the time zone used to place messages in local daytime. A
     time zone the engine does not know (or none) falls back to the var

@@ -1,5 +1,5 @@
 {#-
-    The posterior quantile function of every message variant's helpfulness
+    The posterior quantile function of every message variant’s helpfulness
     rate at levels (k + 0.5) / n_levels, k = 0 .. n_levels - 1 (n_levels =
     1000), by linear interpolation of the gridded CDF. Thompson sampling draws
     from the posterior by inverse-transform sampling: a deterministic uniform

@@ -8,7 +8,7 @@
     stored. Neighbours are not ranked here: each reader ranks the neighbours it can
     list (because_you_viewed and similar_courses the published ones, recent_activity
     its recommendations_max_neighbors nearest), so no window runs over every pair.
-    One self-join for every snapshot, on the latest snapshot's learner-course rows: a
+    One self-join for every snapshot, on the latest snapshot’s learner-course rows: a
     row exists at an earlier snapshot exactly when first_event_at <= its as_of, so each
     row carries the number of snapshots it exists at (its level: 1 = the latest only),
     and a pair of rows exists at as many snapshots as the smaller of the two levels.
@@ -85,7 +85,7 @@ snapshot_bounds as (
 
 learner_courses as (
 
-    {#- the latest snapshot's rows hold every pair; level = snapshots the pair exists at #}
+    {#- the latest snapshot’s rows hold every pair; level = snapshots the pair exists at #}
     select
         affinities.learner_id,
         affinities.course_id,

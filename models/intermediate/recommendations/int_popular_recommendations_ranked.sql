@@ -1,7 +1,7 @@
 {#-
     Module popular (cold start), for every learner signed up by the snapshot (at the
     evaluation and training snapshots, the sampled ones: int_recommendation_learners_sampled):
-    the popular ranking of the learner's language (trending in the language first,
+    the popular ranking of the learner’s language (trending in the language first,
     then the global ranking) without the courses the learner has consumed; top k.
     Only the first k + (courses consumed) positions of the ranking are read: that
     is always enough to fill k rows. They are read by position (an equality join on

@@ -1,6 +1,6 @@
 {#-
     Module recent_activity (personalized, SAR): for each learner and course,
-    score = sum over the learner's courses i of affinity(learner, i) * similarity(i, course),
+    score = sum over the learner’s courses i of affinity(learner, i) * similarity(i, course),
     over the recommendations_max_neighbors most similar courses of each i (item-kNN pruning).
     Only published courses the learner has not consumed; top k by score, ties by course id.
     Listed learners only (int_recommendation_learners_sampled).

@@ -5,7 +5,7 @@
     treat: every learner with an enrollment counts, coached or not). One row per
     metric: course_completion (1 when the learner completed any course, else
     0) and items_completed (distinct items completed), per learner, up to the
-    coaching run. The comparison is Welch's t-test of the two means with the
+    coaching run. The comparison is Welch’s t-test of the two means with the
     shared statistics macros (macros/stats, as experiment_results), from
     sufficient statistics shifted by the pooled mean; the 95% interval of the
     difference is difference +- z(0.975) * standard error.

@@ -4,7 +4,7 @@
     )
 }}
 {#-
-    The recommendations API, version 1: the serving snapshot of every module's
+    The recommendations API, version 1: the serving snapshot of every module’s
     list. See _recommendations__models.yml for the contract and the rules.
 -#}
 

@@ -57,7 +57,7 @@ cleaned as (
 
 ),
 
-{#- An item event must name an item of the event's own course: the item lookup
+{#- An item event must name an item of the event’s own course: the item lookup
     joins on both columns, so an item of another course counts as an orphan. -#}
 {{ classify_raw_rows(
     primary_key='event_id',
