@@ -82,7 +82,7 @@
     {#-
         The on-run-start hook (dbt_project.yml): checks the contract of every raw
         table that a selected model or unit test reads, before any node runs. dbt runs
-        a model’s unit tests before the model, and a unit test's fixture fails on a
+        a model’s unit tests before the model, and a unit test’s fixture fails on a
         missing column with its own message ("Invalid column name ... in unit test
         fixture"); this hook fails first, with assert_raw_contract’s message. Renders
         no SQL (`select 1` keeps the hook a valid statement).
