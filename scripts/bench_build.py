@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dataproducts.build import DBT_THREAD_ENVIRONMENT
+from dataproducts_pipeline.build import DBT_THREAD_ENVIRONMENT
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from dataproducts.build import DBT_THREAD_ENVIRONMENT
+from dataproducts_pipeline.build import DBT_THREAD_ENVIRONMENT
 
 REPO = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"
@@ -150,7 +150,7 @@ def main() -> None:
     if args.skip_generate and not (args.duckdb and args.duckdb.exists()):
         sys.exit("--skip-generate needs an existing --duckdb file.")
 
-    from dataproducts.generate import generate
+    from dataproducts_pipeline.generate import generate
 
     work = Path(tempfile.mkdtemp(prefix="bench_experiments_"))
     path = args.duckdb.resolve() if args.duckdb else work / "warehouse.duckdb"

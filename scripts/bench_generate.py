@@ -49,8 +49,8 @@ def machine() -> str:
 def run(scale: str, seed: int, keep: Path | None) -> str:
     import duckdb
 
-    from dataproducts.generator.config import SCALES
-    from dataproducts.raw_contract import RAW_TABLES
+    from dataproducts_pipeline.generator.config import SCALES
+    from dataproducts_pipeline.raw_contract import RAW_TABLES
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-generate-"))
     path = (keep or tmp) / f"bench-{scale}.duckdb"

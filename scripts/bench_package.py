@@ -2,7 +2,7 @@
 
 Prints a Markdown section (for BENCHMARKS.md) with three figures and their targets:
 
-1. publishing a build (``dataproducts.publish.publish``: copy every published relation into
+1. publishing a build (``dataproducts_pipeline.publish.publish``: copy every published relation into
    a new snapshot inside DuckDB while the validation gate, in a second thread, reads the
    same build's public marts and checks them, switch the pointer), median of
    ``--publishes`` runs, with the time of each step and the process's CPU time — target
@@ -44,7 +44,7 @@ TARGET_FRAME_S_PER_MILLION = 1.0
 
 def build(scale: str, seed: int, warehouse: Path, target_path: Path) -> dict[str, float]:
     """Generate ``scale`` and ``dbt run`` the project into ``warehouse`` (setup, not a figure)."""
-    from dataproducts.generate import generate
+    from dataproducts_pipeline.generate import generate
 
     timings = {}
     started = time.perf_counter()
@@ -87,7 +87,7 @@ def bench_publish(
     """Publish ``runs`` times; total seconds of each, median seconds per step (and of the
     gate, which runs alongside the copy: ``gate``; and the process's CPU seconds, all
     threads: ``cpu``), last build id."""
-    from dataproducts.publish import publish
+    from dataproducts_pipeline.publish import publish
 
     totals: list[float] = []
     steps: dict[str, list[float]] = {}
@@ -201,7 +201,7 @@ def main() -> None:
     docs = args.workdir / "data_docs"
     # as `dataproducts build` does: great-expectations imports while dbt builds, so the
     # first publish does not pay for it (with --skip-build it still does, in part)
-    from dataproducts.validation import preload
+    from dataproducts_pipeline.validation import preload
 
     preload()
     setup = {} if args.skip_build else build(args.scale, args.seed, warehouse, target_path)

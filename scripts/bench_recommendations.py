@@ -9,7 +9,7 @@
    times within that run, and a run of the ALS models alone afterwards (timed the same way).
 3. Item-to-item similarity, ours vs a reference in one run, on the same interactions (the
    distinct learner-course pairs of the serving snapshot, in memory, sorted by learner as
-   the model reads them): ours = ``dataproducts.recommendations.snapshot_similarities``,
+   the model reads them): ours = ``dataproducts_pipeline.recommendations.snapshot_similarities``,
    the kernel of the dbt Python model int_course_similarities_computed (the DuckDB path:
    every ordered pair with its counts and similarity, as numpy arrays); also timed, the
    PostgreSQL path: the compiled SQL of int_course_similarities_scored with Python models
@@ -19,7 +19,7 @@
    microsoft/recommenders' ``SARSingleNode.fit`` (same similarity, threshold = our
    ``recommendations_min_cooccurrence``, no time decay) when the package imports, else
    the numpy/scipy implementation of the same formulas
-   (``dataproducts.recommendations.cooccurrence_similarity``). Best of three runs each.
+   (``dataproducts_pipeline.recommendations.cooccurrence_similarity``). Best of three runs each.
    Agreement: every course's top-10 similar courses (similarity desc, then id) compared.
 
 recommenders is a bench-only dependency: ``pip install --no-deps recommenders==1.2.1``
@@ -52,8 +52,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))
 
-from dataproducts.build import DBT_THREAD_ENVIRONMENT  # noqa: E402
-from dataproducts.recommendations import (  # noqa: E402
+from dataproducts_pipeline.build import DBT_THREAD_ENVIRONMENT  # noqa: E402
+from dataproducts_pipeline.recommendations import (  # noqa: E402
     cooccurrence_similarity,
     snapshot_similarities,
 )
@@ -311,7 +311,9 @@ def bench_similarity(duckdb_path: Path, target_path: Path, k: int = 10, runs: in
         reference_seconds, reference = _best_of(
             runs, lambda: cooccurrence_similarity(interactions, method, min_cooccurrence)
         )
-        reference_name = "numpy/scipy (dataproducts.recommendations.cooccurrence_similarity)"
+        reference_name = (
+            "numpy/scipy (dataproducts_pipeline.recommendations.cooccurrence_similarity)"
+        )
 
     def agreement(decimals: int | None) -> tuple[int, int]:
         ours_top = _top_lists(ours, "course_id", "similar_course_id", k, decimals)
@@ -445,7 +447,7 @@ def markdown(
         f"{similarity['pairs_reference']:,} reference, {similarity['pairs_only_one_side']:,} on "
         f"one side only, max |Δ similarity| {similarity['max_abs_similarity_diff']:.1e}. "
         "Ours is the kernel of the dbt Python model int_course_similarities_computed "
-        "(dataproducts.recommendations.snapshot_similarities, the DuckDB path: int32 sparse "
+        "(dataproducts_pipeline.recommendations.snapshot_similarities, the DuckDB path: int32 sparse "
         "X.T @ X, upper triangle, similarity once per unordered pair, mirrored; "
         "single-threaded) on the same in-memory pairs as the reference's fit; the SQL "
         "model's time on DuckDB (all cores) is the PostgreSQL path's. The reference time "
@@ -547,7 +549,7 @@ def main() -> None:
     )
     target_path = args.target_path or duckdb_path.parent / f"bench-target-{args.scale}"
     if not args.skip_generate:
-        from dataproducts.generate import generate
+        from dataproducts_pipeline.generate import generate
 
         generate(args.scale, seed=args.seed, duckdb_path=duckdb_path, progress=False)
     build = bench_build(duckdb_path, target_path, runs=args.runs)

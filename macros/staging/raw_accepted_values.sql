@@ -1,6 +1,6 @@
 {#-
     Accepted values of the enum columns of the raw contract. Mirrors
-    dataproducts.raw_contract.ENUMS (python/tests/test_staging.py fails if they
+    dataproducts_pipeline.raw_contract.ENUMS (python/tests/test_staging.py fails if they
     ever differ, and checks the accepted_values tests of _raw__models.yml too).
 -#}
 
@@ -31,7 +31,7 @@
         {{ exceptions.raise_compiler_error(
             "raw." ~ table_name ~ "." ~ column_name ~ " is not an enum column of the raw contract; "
             ~ "add its accepted values to macros/staging/raw_accepted_values.sql "
-            ~ "and to dataproducts.raw_contract.ENUMS."
+            ~ "and to dataproducts_pipeline.raw_contract.ENUMS."
         ) }}
     {%- endif -%}
     {{ return(enums[table_name][column_name]) }}

@@ -10,7 +10,7 @@
         "<test>: failing rows ..." just before dbt's FAIL / WARN line), and
       - puts the same text in the test's `adapter_response.message` in
         run_results.json, where `dataproducts build` reads it
-        (python/dataproducts/test_failures.py) to name the rows in its report.
+        (python/dataproducts_pipeline/test_failures.py) to name the rows in its report.
     A passing test costs nothing more. The root project's materialization takes
     precedence over dbt's global one of the same name and adapter (`default`).
 -#}

@@ -1,7 +1,15 @@
 """The ``dataproducts`` command line.
 
-Command bodies stay thin: the logic lives in the package (``build``, ``publish``,
-``client`` and the product modules), so what the CLI does a service can do in Python.
+The read-only commands (recommend, similar, assign, experiment, coaching, snapshots,
+report) live here, on the reader package. The build side's commands (generate, build,
+publish, rollback, validate, docs, summary) live in :mod:`dataproducts_pipeline.cli` and
+join this group through the entry-point group ``dataproducts.commands``: each is loaded
+only when called, and a reader-only install (``pip install dataproducts``) lists them and
+says to install the ``pipeline`` extra instead of failing on a missing import.
+
+Command bodies stay thin: the logic lives in the packages (``client`` and the product
+modules here, ``build`` and ``publish`` on the build side), so what the CLI does a service
+can do in Python.
 """
 
 from __future__ import annotations
@@ -23,12 +31,12 @@ from .errors import (
     ContractError,
     DataProductsError,
     InvalidArgumentError,
+    PipelineNotInstalledError,
     PublishError,
     RegistryError,
     UnknownExperimentError,
     WarehouseError,
 )
-from .generator.config import DEFAULT_END
 
 #: Exit codes, as documented in ``dataproducts --help``.
 EXIT_OK = 0
@@ -65,7 +73,7 @@ def _json_option(f: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")(f)
 
 
-def _target_option(f: Any) -> Any:
+def target_option(f: Any) -> Any:
     return click.option(
         "--target",
         type=click.Choice(["dev", "postgres"]),
@@ -75,7 +83,62 @@ def _target_option(f: Any) -> Any:
     )(f)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+#: The entry-point group through which the build side adds its commands.
+COMMANDS_GROUP = "dataproducts.commands"
+
+
+class _Commands(click.Group):
+    """The reader's commands, and the build side's from :data:`COMMANDS_GROUP`, loaded
+    only when called (``dataproducts recommend`` never reads the entry points)."""
+
+    def _plugins(self) -> dict[str, Any]:
+        from importlib.metadata import entry_points
+
+        return {ep.name: ep for ep in entry_points(group=COMMANDS_GROUP)}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugins()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        plugin = self._plugins().get(cmd_name)
+        if plugin is None:
+            return None
+        try:
+            return plugin.load()
+        except ImportError as exc:  # PipelineNotInstalledError included
+            return _needs_pipeline(cmd_name, exc)
+
+
+def _needs_pipeline(name: str, exc: ImportError) -> click.Command:
+    """A stand-in for a build-side command whose dependencies are not installed."""
+    why = (
+        str(exc)
+        if isinstance(exc, PipelineNotInstalledError)
+        else (
+            f"the build side cannot be imported ({exc}); install the pipeline extra: "
+            "pip install 'dataproducts[pipeline]'."
+        )
+    )
+
+    def callback(**_: Any) -> None:
+        raise PipelineNotInstalledError(f"`dataproducts {name}`: {why}")
+
+    return click.Command(
+        name,
+        callback=callback,
+        help="Build side: needs `pip install 'dataproducts[pipeline]'`.",
+        short_help="[needs the pipeline extra]",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
+
+
+@click.group(
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="dataproducts")
 def cli() -> None:
     """Data products of an online-learning platform: generate, build, publish, read.
@@ -106,219 +169,8 @@ def cli() -> None:
     """
 
 
-# --- raw data ---------------------------------------------------------------------------
-
-#: The generator's default end of data (the experiments of the registry run inside it).
-DEFAULT_END_DATE = f"{DEFAULT_END:%Y-%m-%d}"
-
-
-def _end_date(value: str) -> datetime:
-    """``--end-date``: a calendar day (the data ends at its midnight, UTC) or ``today``."""
-    from datetime import UTC
-
-    text = value.strip().lower()
-    if text == "today":
-        day = datetime.now(UTC).date()
-    else:
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise click.BadParameter(
-                f"{value!r} is not a date: use YYYY-MM-DD (e.g. 2026-11-01) or 'today'.",
-                param_hint="'--end-date'",
-            ) from None
-    return datetime(day.year, day.month, day.day)
-
-
 @cli.command()
-@click.option(
-    "--scale",
-    type=click.Choice(["tiny", "small", "medium", "large"]),
-    default="tiny",
-    show_default=True,
-    help="Preset size: tiny ≈ 200 learners, small ≈ 5k, medium ≈ 100k, large ≈ 1M.",
-)
-@click.option("--learners", type=int, help="Override the preset's number of learners.")
-@click.option("--courses", type=int, help="Override the preset's number of courses.")
-@click.option("--days", type=int, help="Override the preset's number of days of history.")
-@click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
-@click.option(
-    "--end-date",
-    "end",
-    metavar="YYYY-MM-DD|today",
-    callback=lambda _ctx, _param, value: _end_date(value),
-    default=DEFAULT_END_DATE,
-    show_default=True,
-    help="The data ends at midnight UTC of this day (`today`: today's date, UTC).",
-)
-@click.option(
-    "--bad-row-rate",
-    type=float,
-    default=0.0,
-    show_default=True,
-    help="Share of raw rows made invalid (null keys, orphans, bad enums...) for testing.",
-)
-@click.option(
-    "--target",
-    type=click.Choice(["dev", "postgres"]),
-    default="dev",
-    show_default=True,
-    help="dev: the DuckDB file ($DATAPRODUCTS_DUCKDB); postgres: the server in $DATAPRODUCTS_PG_*.",
-)
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def generate(**kwargs: Any) -> None:
-    """Generate synthetic raw data with planted structure into schema `raw`.
-
-    Deterministic for a seed and an end date. Replaces the raw tables of the target.
-
-    \b
-    Examples:
-      dataproducts generate --scale tiny --seed 1
-      dataproducts generate --scale small --bad-row-rate 0.01 --end-date today
-      dataproducts generate --learners 1000 --courses 50 --days 60 --quiet
-      dataproducts generate --scale tiny --target postgres
-    """
-    from . import settings
-    from .generate import generate as run
-
-    settings.check(
-        ("DATAPRODUCTS_GENERATE_MEMORY", *settings.for_target(kwargs["target"], build=False))
-    )
-    quiet = kwargs.pop("quiet")
-    report = run(progress=not quiet, **kwargs)
-    click.echo(report.summary())
-
-
-# --- build and publish ------------------------------------------------------------------
-
-
-@cli.command(context_settings={"ignore_unknown_options": True})
-@_target_option
-@click.option(
-    "--keep",
-    type=click.IntRange(min=1),
-    help="Snapshots to keep [default: 5, env DATAPRODUCTS_KEEP_SNAPSHOTS].",
-)
-@click.option(
-    "--target-path",
-    type=click.Path(file_okay=False),
-    help="dbt's target directory [default: $DBT_TARGET_PATH or target/].",
-)
-@click.option(
-    "--no-publish",
-    is_flag=True,
-    help="dbt build only: no validation gate, nothing published (any dbt selection).",
-)
-@click.option(
-    "--partial",
-    is_flag=True,
-    help="Publish a build of part of the project (--select...): the snapshot mixes its "
-    "marts with the previous build's; the manifest records the dbt arguments.",
-)
-@click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
-def build(
-    target: str,
-    keep: int | None,
-    target_path: str | None,
-    no_publish: bool,
-    partial: bool,
-    dbt_args: tuple[str, ...],
-) -> None:
-    """dbt build, then the validation gate, then publish a snapshot.
-
-    Extra arguments go to dbt. Nothing is published when a model, a dbt test or an
-    expectation of the gate fails (exit 1); the current snapshot keeps serving.
-    A dbt selection (--select, --exclude...) needs --no-publish or --partial.
-
-    \b
-    Examples:
-      dataproducts build
-      dataproducts build --target postgres
-      dataproducts build -- --vars '{recommendations_k: 20}'
-      dataproducts build --no-publish -- --select +recommendations
-    """
-    from .build import build as run
-
-    if no_publish and partial:
-        raise click.UsageError("--no-publish and --partial exclude each other.")
-    steps = _StepTimer("build")
-    info = run(
-        target,
-        dbt_args,
-        target_path=target_path,
-        keep=keep,
-        partial=partial,
-        publish_snapshot=not no_publish,
-        on_step=steps,
-    )
-    if info is None:
-        click.echo(f"built (dbt build {' '.join(dbt_args)}); nothing published, as asked.")
-        return
-    click.echo(_published_line(info))
-
-
-@cli.command()
-@_target_option
-@click.option("--keep", type=click.IntRange(min=1), help="Snapshots to keep [default: 5].")
-@click.option(
-    "--target-path",
-    type=click.Path(file_okay=False),
-    help="dbt's target directory of the build [default: $DBT_TARGET_PATH or target/].",
-)
-@click.option(
-    "--partial",
-    is_flag=True,
-    help="Publish even a dbt build of part of the project (the manifest records it).",
-)
-def publish(target: str, keep: int | None, target_path: str | None, partial: bool) -> None:
-    """Publish the last dbt build (after the validation gate) as the current snapshot.
-
-    Refuses when dbt's last run had failures. `dataproducts build` does dbt build and this.
-
-    \b
-    Examples:
-      dbt build && dataproducts publish
-      dataproducts publish --keep 10
-      dataproducts publish --target postgres
-    """
-    from . import settings
-    from .build import check_duckdb_warehouse, postgres_dsn
-    from .paths import default_duckdb_path
-    from .publish import publish as run
-
-    settings.check(settings.for_target(target))
-    if target == "postgres":
-        source: Any = postgres_dsn()
-    else:
-        source = default_duckdb_path()
-        check_duckdb_warehouse(source, raw=False)
-    info = run(
-        source, target_path=target_path, keep=keep, partial=partial, on_step=_StepTimer("publish")
-    )
-    click.echo(_published_line(info))
-
-
-@cli.command()
-@_target_option
-def rollback(target: str) -> None:
-    """Make the previous snapshot current again (readers switch on their next call).
-
-    \b
-    Examples:
-      dataproducts rollback
-      dataproducts rollback --target postgres
-    """
-    from .build import postgres_dsn
-    from .publish import rollback as run
-
-    info = run(postgres_dsn() if target == "postgres" else None)
-    click.echo(
-        f"current snapshot is now {info.build_id} (published {info.created_at:%Y-%m-%d %H:%M:%S} UTC)"
-    )
-
-
-@cli.command()
-@_target_option
+@target_option
 @_json_option
 def snapshots(target: str, as_json: bool) -> None:
     """The published snapshots kept, oldest first; * marks the current one.
@@ -329,11 +181,11 @@ def snapshots(target: str, as_json: bool) -> None:
       dataproducts snapshots --json
       dataproducts snapshots --target postgres
     """
-    from .build import postgres_dsn
+    from .dsn import dsn_from_env
     from .errors import SnapshotCorruptError
-    from .publish import current, list_snapshots, published_problems
+    from .snapshots import current, list_snapshots, published_problems
 
-    where = postgres_dsn() if target == "postgres" else None
+    where = dsn_from_env() if target == "postgres" else None
     try:
         now = current(where)
     except SnapshotCorruptError:
@@ -360,84 +212,6 @@ def snapshots(target: str, as_json: bool) -> None:
         )
     else:
         click.echo("nothing published yet: run `dataproducts build`.")
-
-
-@cli.command()
-@_target_option
-@click.option(
-    "--source",
-    metavar="TARGET",
-    help="A DuckDB file or postgresql:// URL holding built marts [default: the target's warehouse].",
-)
-@click.option(
-    "--data-docs",
-    type=click.Path(file_okay=False),
-    help="Where to write the Data Docs [default: warehouse/data_docs].",
-)
-def validate(target: str, source: str | None, data_docs: str | None) -> None:
-    """Run the validation gate (great-expectations) on the built marts; exit 1 on failure.
-
-    Row counts are compared with the current snapshot's when there is one.
-
-    \b
-    Examples:
-      dataproducts validate
-      dataproducts validate --data-docs /tmp/data_docs
-      dataproducts validate --source warehouse/dataproducts.duckdb
-    """
-    from . import settings
-    from .build import check_duckdb_warehouse, postgres_dsn
-    from .paths import default_duckdb_path
-    from .publish import current, pg_url
-    from .validation import validate_build
-
-    settings.check(settings.for_target(target, build=False))
-    if source is None and target != "postgres":
-        check_duckdb_warehouse(default_duckdb_path(), raw=False)
-    if source is None:
-        source = pg_url(postgres_dsn()) if target == "postgres" else str(default_duckdb_path())
-    now = current(postgres_dsn() if target == "postgres" else None)
-    report = validate_build(source, now.manifest if now else None, data_docs_dir=data_docs)
-    click.echo(report.summary())
-    if not report.success:
-        sys.exit(EXIT_FAILED)
-
-
-@cli.command()
-@click.option("--port", type=int, default=8080, show_default=True)
-@click.option("--no-serve", is_flag=True, help="Generate the site only.")
-@click.option(
-    "--target-path",
-    type=click.Path(file_okay=False),
-    help="dbt's target directory [default: $DBT_TARGET_PATH or target/].",
-)
-def docs(port: int, no_serve: bool, target_path: str | None) -> None:
-    """Generate the dbt docs site (models, columns, lineage, exposures) and serve it.
-
-    \b
-    Examples:
-      dataproducts docs                   # http://127.0.0.1:8080
-      dataproducts docs --port 8081
-      dataproducts docs --no-serve        # write target/index.html only
-    """
-    from pathlib import Path
-
-    from .build import run_dbt
-    from .publish import default_target_path
-
-    tp = Path(target_path) if target_path else default_target_path()
-    if run_dbt(["docs", "generate"], target="dev", target_path=tp) != 0:
-        sys.exit(EXIT_FAILED)
-    click.echo(f"docs site: {tp / 'index.html'}")
-    if not no_serve:
-        click.echo(f"serving on http://127.0.0.1:{port} (Ctrl-C to stop)")
-        sys.exit(
-            run_dbt(
-                ["docs", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-browser"],
-                target="dev",
-                target_path=tp,
-            )
-        )
 
 
 # --- reading the products ---------------------------------------------------------------
@@ -633,22 +407,6 @@ def coaching(learner_id: int, course_id: int | None, source: str | None, as_json
         )
 
 
-@cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def summary(as_json: bool) -> None:
-    """Rows per layer and per quarantine reason, the published snapshot, example calls.
-
-    \b
-    Examples:
-      dataproducts summary
-      dataproducts summary --json
-    """
-    from .summary import collect, render
-
-    data = collect()
-    click.echo(json.dumps(data, indent=2, default=str) if as_json else render(data))
-
-
 @cli.group()
 def report() -> None:
     """Self-contained HTML reports (open from disk, no server).
@@ -695,42 +453,6 @@ def report_experiment(
 
 def _build(build_id: str | None) -> str:
     return f"build {build_id}" if build_id else "live warehouse"
-
-
-class _StepTimer:
-    """Prints each step of a build or publish with its time: ``publish: copied (+2.1 s,
-    44.0 s in all)`` (the time since the step before, and since the command started)."""
-
-    def __init__(self, command: str) -> None:
-        import time
-
-        self._clock = time.monotonic
-        self._command = command
-        self._start = self._last = self._clock()
-
-    def __call__(self, step: str) -> None:
-        now = self._clock()
-        label = "dbt build" if step == "built" else "publish"
-        click.echo(
-            f"{label}: {step} (+{now - self._last:.1f} s, {now - self._start:.1f} s in all)",
-            err=True,
-        )
-        self._last = now
-
-
-def _published_line(info: Any) -> str:
-    line = (
-        f"published {info.build_id}: {len(info.rows)} tables, {sum(info.rows.values()):,} rows "
-        f"({info.location})"
-    )
-    invocation = info.manifest.get("invocation") or {}
-    if invocation.get("partial"):
-        selection = json.dumps(invocation.get("selection"))
-        line += (
-            f"\nPARTIAL build published on purpose (dbt {selection}): the marts outside "
-            "the selection are as an earlier build left them in the warehouse."
-        )
-    return line
 
 
 def _plain(value: Any) -> Any:

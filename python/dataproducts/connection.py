@@ -38,7 +38,7 @@ from .errors import (
     SnapshotCorruptError,
     WarehouseError,
 )
-from .publish import (
+from .snapshots import (
     MANIFEST_FILE,
     META_SCHEMA,
     POINTER_FILE,
@@ -55,6 +55,7 @@ __all__ = ["as_id", "as_limit", "as_text"]  # re-exported for the readers
 
 #: What the package reads: relation name -> column -> Python type.
 Requirements = Mapping[str, Mapping[str, type]]
+ReaderT = typing.TypeVar("ReaderT", bound="Reader")
 
 
 def render_sql(sql: str, relations: Mapping[str, str], engine: str) -> str:
@@ -602,7 +603,7 @@ def open_source(
 ) -> Source:
     """The source for what :func:`dataproducts.connect` was given (see its docstring)."""
     from .dsn import mask_dsn
-    from .publish import default_published_dir, is_postgres
+    from .snapshots import default_published_dir, is_postgres
 
     if target is not None and not isinstance(target, str | os.PathLike):
         raise InvalidArgumentError(
@@ -662,3 +663,20 @@ def open_source(
         )
     manifest = load_manifest(path.parent) if (path.parent / MANIFEST_FILE).exists() else None
     return FixedSource(DuckDBHandle(path, manifest, requirements))
+
+
+@contextlib.contextmanager
+def reading(
+    reader: type[ReaderT], duckdb_path: str | os.PathLike[str] | None = None
+) -> typing.Iterator[ReaderT]:
+    """One product's reader on one DuckDB file (default ``$DATAPRODUCTS_DUCKDB``), closed on
+    exit: the module-level helpers (``coaching.queue``...) for scripts, without a client.
+    Only what that reader reads is checked against the contract."""
+    from .paths import default_duckdb_path
+
+    target = duckdb_path if duckdb_path is not None else default_duckdb_path()
+    source = open_source(target, reader.REQUIRES)
+    try:
+        yield reader(source)
+    finally:
+        source.close()

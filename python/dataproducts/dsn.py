@@ -18,7 +18,9 @@ from any text, such as the driver's error message.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from urllib.parse import unquote
 
 MASK = "***"
@@ -167,3 +169,28 @@ def scrub(message: object, dsn: object) -> str:
     for secret in secrets:
         text = text.replace(secret, MASK)
     return text
+
+
+def dsn_from_env(env: Mapping[str, str] | None = None) -> str:
+    r"""The libpq connection string of ``DATAPRODUCTS_PG_*`` (the variables profiles.yml
+    reads for dbt's ``postgres`` target). Values are single-quoted with ``\`` and ``'``
+    escaped, as libpq reads them, so a password may hold blanks and quotes.
+
+    >>> print(dsn_from_env({"DATAPRODUCTS_PG_PORT": "5433", "DATAPRODUCTS_PG_PASSWORD": "it's"}))
+    host='127.0.0.1' port='5433' user='postgres' password='it\'s' dbname='dataproducts'
+    """
+    env = os.environ if env is None else env
+    parts = {
+        "host": env.get("DATAPRODUCTS_PG_HOST", "127.0.0.1"),
+        "port": env.get("DATAPRODUCTS_PG_PORT", "5432"),
+        "user": env.get("DATAPRODUCTS_PG_USER", "postgres"),
+        "password": env.get("DATAPRODUCTS_PG_PASSWORD", ""),
+        "dbname": env.get("DATAPRODUCTS_PG_DATABASE", "dataproducts"),
+    }
+    return " ".join(
+        f"{k}='{_libpq_quote(v)}'" for k, v in parts.items() if v != "" or k != "password"
+    )
+
+
+def _libpq_quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")

@@ -15,6 +15,11 @@ class ConfigurationError(DataProductsError):
     """A setting, path or target is missing or invalid."""
 
 
+class PipelineNotInstalledError(ConfigurationError, ImportError):
+    """The build side (``dataproducts_pipeline``: generate, build, publish) was asked for,
+    but only the reader is installed: ``pip install 'dataproducts[pipeline]'``."""
+
+
 class UnknownExperimentError(DataProductsError, KeyError):
     """An experiment id that the registry (seed ``experiments``) does not hold."""
 

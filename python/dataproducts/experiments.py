@@ -22,9 +22,16 @@ import pandas as pd
 
 from .allocation import Experiment, Registry, Variant
 from .arguments import as_text
-from .connection import FixedSource, Handle, Reader, Requirements, Source, dataclass_columns
+from .connection import (
+    FixedSource,
+    Handle,
+    Reader,
+    Requirements,
+    Source,
+    dataclass_columns,
+    reading,
+)
 from .errors import UnknownExperimentError
-from .paths import default_duckdb_path
 
 
 @dataclass(frozen=True)
@@ -237,27 +244,21 @@ def _unknown(handle: Handle, experiment_id: str) -> UnknownExperimentError:
     )
 
 
-def _client(duckdb_path: str | Path | None):  # -> Client
-    from .client import connect
-
-    return connect(duckdb_path if duckdb_path is not None else default_duckdb_path())
-
-
 def results(
     experiment_id: str | None = None, duckdb_path: str | Path | None = None
 ) -> pd.DataFrame:
     """``ExperimentsReader.results`` on one DuckDB file (default ``$DATAPRODUCTS_DUCKDB``)."""
-    with _client(duckdb_path) as client:
-        return client.experiments.results(experiment_id)
+    with reading(ExperimentsReader, duckdb_path) as reader:
+        return reader.results(experiment_id)
 
 
 def health(experiment_id: str, duckdb_path: str | Path | None = None) -> ExperimentHealth:
     """``ExperimentsReader.health`` on one DuckDB file (default ``$DATAPRODUCTS_DUCKDB``)."""
-    with _client(duckdb_path) as client:
-        return client.experiments.health(experiment_id)
+    with reading(ExperimentsReader, duckdb_path) as reader:
+        return reader.health(experiment_id)
 
 
 def scorecard(experiment_id: str, duckdb_path: str | Path | None = None) -> Scorecard:
     """``ExperimentsReader.scorecard`` on one DuckDB file (default ``$DATAPRODUCTS_DUCKDB``)."""
-    with _client(duckdb_path) as client:
-        return client.experiments.scorecard(experiment_id)
+    with reading(ExperimentsReader, duckdb_path) as reader:
+        return reader.scorecard(experiment_id)

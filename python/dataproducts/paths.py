@@ -13,6 +13,6 @@ SEEDS_DIR = REPO_ROOT / "seeds"
 def default_duckdb_path() -> Path:
     """The embedded DuckDB warehouse: ``$DATAPRODUCTS_DUCKDB`` (relative to the working
     directory) or ``warehouse/dataproducts.duckdb`` of the repository — profiles.yml's
-    default too, since dbt runs in the repository (``dataproducts.build.dbt_environment``)."""
+    default too, since dbt runs in the repository (``dataproducts_pipeline.build.dbt_environment``)."""
     env = os.environ.get("DATAPRODUCTS_DUCKDB")
     return Path(env) if env else REPO_ROOT / "warehouse" / "dataproducts.duckdb"

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from dataproducts.publish import publish
+from dataproducts_pipeline.publish import publish
 
 
 @dataclass

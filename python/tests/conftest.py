@@ -152,7 +152,7 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 @pytest.fixture(scope="session")
 def duckdb_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    from dataproducts.generate import generate
+    from dataproducts_pipeline.generate import generate
 
     root = tmp_path_factory.mktemp("duckdb_build")
     path = root / "warehouse.duckdb"
@@ -166,7 +166,7 @@ def duckdb_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
 def postgres_build(
     postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Build:
-    from dataproducts.generate import generate
+    from dataproducts_pipeline.generate import generate
 
     root = tmp_path_factory.mktemp("postgres_build")
     env = postgres_server.create_database("build")

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from dataproducts.allocation import Experiment, Registry, Variant
-from dataproducts.raw_contract import RAW_TABLES
+from dataproducts_pipeline.raw_contract import RAW_TABLES
 
 REPO = Path(__file__).resolve().parents[2]
 LOADED_AT = datetime(2026, 11, 1)

@@ -23,7 +23,8 @@ from dataproducts.cli import (
     EXIT_USAGE,
     run,
 )
-from dataproducts.publish import publish, read_pointer
+from dataproducts.snapshots import read_pointer
+from dataproducts_pipeline.publish import publish
 
 if TYPE_CHECKING:
     from client_fixtures import Published

@@ -5,10 +5,10 @@ The dbt build of the session fixtures (tiny data, seed 7) is checked against:
   threshold)), at the warehouse's counts and at extreme counts through ``dbt show``;
 - scipy.stats.ttest_ind(equal_var=False) for coaching_impact, on per-learner values
   recomputed in pandas from the staged events;
-- hashlib + scipy for the Thompson-sampling draws (``dataproducts.coaching.thompson_choice``);
+- hashlib + scipy for the Thompson-sampling draws (``dataproducts_pipeline.coaching.thompson_choice``);
 - dataproducts.allocation.bucket for the holdout;
 - zoneinfo for send_after;
-- a Python renderer (``dataproducts.coaching.render``, html-escaping by hand) for the text.
+- a Python renderer (``dataproducts_pipeline.coaching.render``, html-escaping by hand) for the text.
 Rules that need no second implementation (caps, cooldown, no dangling token...) are dbt
 data tests in tests/coaching/ and unit tests in the models' YAML, run by the build.
 """
@@ -27,6 +27,7 @@ from scipy import stats
 
 from dataproducts import coaching
 from dataproducts.allocation import bucket
+from dataproducts_pipeline import coaching as rules
 
 THRESHOLD = 0.30  # var coaching_suppression_threshold
 SUPPRESSION_PROBABILITY = 0.95  # var coaching_suppression_probability
@@ -189,7 +190,7 @@ def test_thompson_draws_reproduce_in_python(warehouse):
         "select message_id, variant, posterior_alpha, posterior_beta, is_suppressed "
         "from marts.coaching_message_performance where grain = 'variant'"
     )
-    seed = pd.read_csv(coaching.SEEDS_DIR / "coaching" / "coaching_messages.csv")
+    seed = pd.read_csv(rules.SEEDS_DIR / "coaching" / "coaching_messages.csv")
     active = seed[seed.active.astype(str).str.lower() == "true"][["message_id", "variant"]]
     eligible = perf.merge(active, on=["message_id", "variant"])
     eligible = eligible[~eligible.is_suppressed.astype(bool)]
@@ -200,14 +201,10 @@ def test_thompson_draws_reproduce_in_python(warehouse):
             for v in eligible[eligible.message_id == row.message_id].itertuples(index=False)
         ]
         assert row.u_explore == pytest.approx(
-            coaching.hash_unit(
-                coaching.THOMPSON_SEED, day, row.learner_id, row.message_id, "explore"
-            ),
+            rules.hash_unit(rules.THOMPSON_SEED, day, row.learner_id, row.message_id, "explore"),
             abs=1e-12,
         )
-        variant, method = coaching.thompson_choice(
-            variants, int(row.learner_id), row.message_id, day
-        )
+        variant, method = rules.thompson_choice(variants, int(row.learner_id), row.message_id, day)
         assert method == row.selection_method, row
         if method == "thompson":
             # the SQL draws from a quantile table accurate to 1e-4: skip near-ties
@@ -216,7 +213,7 @@ def test_thompson_draws_reproduce_in_python(warehouse):
                     stats.beta.ppf(
                         (
                             math.floor(
-                                coaching.hash_unit(7, day, row.learner_id, row.message_id, v) * 1000
+                                rules.hash_unit(7, day, row.learner_id, row.message_id, v) * 1000
                             )
                             + 0.5
                         )
@@ -251,12 +248,12 @@ def test_holdout_is_the_shared_hash_allocation(warehouse):
     learners = warehouse.query(
         "select learner_id, holdout_bucket, is_holdout from intermediate.int_coaching_learners_allocated"
     )
-    expected = learners.learner_id.map(lambda i: bucket(coaching.HOLDOUT_SALT, int(i)))
+    expected = learners.learner_id.map(lambda i: bucket(rules.HOLDOUT_SALT, int(i)))
     assert (learners.holdout_bucket == expected).all()
     assert (learners.is_holdout.astype(bool) == (expected < 1000)).all()
     queued = warehouse.query("select distinct learner_id from marts.coaching_queue").learner_id
     assert len(queued) > 0
-    assert not any(coaching.is_holdout(int(i)) for i in queued)
+    assert not any(rules.is_holdout(int(i)) for i in queued)
 
 
 def test_coaching_impact_matches_scipy_welch(warehouse):
@@ -280,7 +277,7 @@ def test_coaching_impact_matches_scipy_welch(warehouse):
         },
         index=learners,
     )
-    holdout = np.array([coaching.is_holdout(int(i)) for i in per.index])
+    holdout = np.array([rules.is_holdout(int(i)) for i in per.index])
     impact = warehouse.query("select * from marts.coaching_impact").set_index("metric")
     for metric in ("course_completion", "items_completed"):
         coached, held = per.loc[~holdout, metric], per.loc[holdout, metric]
@@ -317,7 +314,7 @@ def test_rendered_text_matches_python_renderer(warehouse):
         """
     )
     assert len(rows) > 0
-    seed = pd.read_csv(coaching.SEEDS_DIR / "coaching" / "coaching_messages.csv")
+    seed = pd.read_csv(rules.SEEDS_DIR / "coaching" / "coaching_messages.csv")
     templates = seed.set_index(["message_id", "variant"])["template"]
     for r in rows.itertuples(index=False):
 
@@ -333,7 +330,7 @@ def test_rendered_text_matches_python_renderer(warehouse):
             "days_inactive": num(r.days_inactive),
             "days_to_target": num(r.days_to_target),
         }
-        expected = coaching.render(templates[(r.message_id, r.variant)], values, coaching.TOKENS)
+        expected = rules.render(templates[(r.message_id, r.variant)], values, rules.TOKENS)
         assert r.rendered_text == expected
         assert not set("{}<>") & set(r.rendered_text)
 
@@ -371,7 +368,7 @@ def test_custom_segment_model_is_picked_up_without_editing_membership(warehouse)
     ).read_text()
     assert "int_coaching_segment_repeat_quiz_failures" in compiled
     source = (
-        coaching.SEEDS_DIR.parent / "models/marts/coaching/coaching_segment_membership.sql"
+        rules.SEEDS_DIR.parent / "models/marts/coaching/coaching_segment_membership.sql"
     ).read_text()
     assert "repeat_quiz_failures" not in source
 
@@ -390,12 +387,12 @@ def test_queue_for_returns_frozen_rows(duckdb_build):
 
 
 def test_render_reference_escapes_and_bounds():
-    tokens = coaching.TOKENS
+    tokens = rules.TOKENS
     hostile = "{goal_text}<img src=x onerror=alert(1)> '; drop table learners; --"
-    out = coaching.render(
+    out = rules.render(
         "{first_name}|{goal_text}", {"first_name": hostile, "goal_text": None}, tokens
     )
     first, goal = out.split("|")
     assert goal == "the goal you set"
     assert "<" not in first and "{" not in first and len(first) > 0
-    assert coaching.bounded("x" * 50, 40) == "x" * 39 + "…"
+    assert rules.bounded("x" * 50, 40) == "x" * 39 + "…"

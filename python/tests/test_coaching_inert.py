@@ -8,7 +8,7 @@ PostgreSQL over hostile strings, and compared with
 
 - ``reference_inert`` below: the rule written from Unicode categories (``unicodedata``:
   Cc and Cf removed, whitespace and Zs/Zl/Zp to a space), independent of the SQL ranges;
-- ``dataproducts.coaching.inert`` / ``token_value`` (the Python renderer);
+- ``dataproducts_pipeline.coaching.inert`` / ``token_value`` (the Python renderer);
 - hand-written expectations for the issue's cases (U+202E, NUL, zero-width names).
 
 PostgreSQL text cannot contain NUL (U+0000) at all, so NUL is tried on DuckDB only.
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from dataproducts import coaching
+from dataproducts_pipeline import coaching
 
 REPO = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).parent / "dbt"

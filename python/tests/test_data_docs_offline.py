@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from dataproducts.validation import validate_build
+from dataproducts_pipeline.validation import validate_build
 
 #: Every script and stylesheet a page loads (links to web pages, <a href>, stay links).
 ASSET = re.compile(r"<(?:script\b[^>]*?\bsrc|link\b[^>]*?\bhref)\s*=\s*[\"']([^\"']+)[\"']", re.I)

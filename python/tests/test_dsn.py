@@ -19,7 +19,7 @@ import pytest
 import dataproducts
 from dataproducts.dsn import mask_dsn, scrub
 from dataproducts.errors import DataProductsError
-from dataproducts.publish import pg_connect
+from dataproducts.snapshots import pg_connect
 
 #: Passwords a hostile tester would try; every piece between separators holds "Zq".
 PASSWORDS = [
@@ -156,7 +156,7 @@ def test_scrub_hides_passwords_a_driver_message_quotes() -> None:
 
 @pytest.mark.parametrize("password", PASSWORDS)
 def test_the_validation_gate_describes_a_target_without_its_password(password: str) -> None:
-    from dataproducts.validation import _describe_source
+    from dataproducts_pipeline.validation import _describe_source
 
     for target in targets(password) + raw_targets(password):
         if target.startswith("postgresql://") or "dbname=" in target:

@@ -19,9 +19,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from dataproducts.build import dbt_environment
 from dataproducts.cli import cli, run
 from dataproducts.paths import default_duckdb_path
+from dataproducts_pipeline.build import dbt_environment
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -98,9 +98,10 @@ def _commands(
     command: click.Command = cli, path: tuple[str, ...] = ("dataproducts",)
 ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     yield path, command
-    if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
-            yield from _commands(sub, (*path, name))
+    if isinstance(command, click.Group):  # list_commands: the build side's come by entry point
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            yield from _commands(command.get_command(ctx, name), (*path, name))
 
 
 ALL_COMMANDS = list(_commands())
@@ -135,8 +136,11 @@ def _resolve(tokens: list[str]) -> tuple[click.Command, str, list[str]]:
     assert tokens[0] == "dataproducts"
     command: click.Command = cli
     name, rest = "dataproducts", tokens[1:]
-    while isinstance(command, click.Group) and rest and rest[0] in command.commands:
-        name, command, rest = rest[0], command.commands[rest[0]], rest[1:]
+    while isinstance(command, click.Group) and rest:
+        sub = command.get_command(click.Context(command), rest[0])
+        if sub is None:
+            break
+        name, command, rest = rest[0], sub, rest[1:]
     return command, name, rest
 
 
@@ -302,7 +306,7 @@ def test_make_and_the_cli_share_dbt_partial_parse(tmp_path: Path) -> None:
 
     def via_cli() -> str:
         code = (
-            "import sys; from pathlib import Path; from dataproducts.build import run_dbt;"
+            "import sys; from pathlib import Path; from dataproducts_pipeline.build import run_dbt;"
             f"sys.exit(run_dbt(['parse'], target='dev', target_path=Path({str(tp)!r})))"
         )
         proc = subprocess.run(

@@ -1,4 +1,4 @@
-"""Tests of the synthetic data generator (``dataproducts.generate``).
+"""Tests of the synthetic data generator (``dataproducts_pipeline.generate``).
 
 Every check recomputes its figure from the written tables with independent SQL/pandas,
 and compares it with the rule or with what the report claims: nothing here trusts the
@@ -18,9 +18,9 @@ import pytest
 
 from dataproducts.allocation import Registry, bucket
 from dataproducts.errors import ConfigurationError
-from dataproducts.generate import BAD_ROW_KINDS, BAD_ROW_REASONS, PLANTED, generate
-from dataproducts.generator.vocab import LANGUAGES, TIMEZONES
-from dataproducts.raw_contract import ENUMS, RAW_TABLES
+from dataproducts_pipeline.generate import BAD_ROW_KINDS, BAD_ROW_REASONS, PLANTED, generate
+from dataproducts_pipeline.generator.vocab import LANGUAGES, TIMEZONES
+from dataproducts_pipeline.raw_contract import ENUMS, RAW_TABLES
 
 END = datetime(2026, 11, 1)
 # raw-contract type → DuckDB's information_schema.data_type

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from dataproducts.test_failures import failing_rows
+from dataproducts_pipeline.test_failures import failing_rows
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = REPO / "tests" / "generic_tests_project"

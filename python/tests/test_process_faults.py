@@ -26,7 +26,8 @@ import duckdb
 import pytest
 
 from dataproducts.cli import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, run
-from dataproducts.publish import list_snapshots, publish, read_pointer
+from dataproducts.snapshots import list_snapshots, read_pointer
+from dataproducts_pipeline.publish import publish
 
 REPO = Path(__file__).resolve().parents[2]
 DATAPRODUCTS = str(Path(sys.executable).parent / "dataproducts")
@@ -45,7 +46,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def raw_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A warehouse holding only generated raw data (tiny), no dbt build."""
-    from dataproducts.generate import generate
+    from dataproducts_pipeline.generate import generate
 
     path = tmp_path_factory.mktemp("raw_only") / "warehouse.duckdb"
     generate("tiny", seed=3, target="dev", duckdb_path=path, progress=False)
@@ -204,14 +205,14 @@ def test_a_second_build_fails_fast_naming_the_first(
 
 def test_the_lock_of_a_killed_build_is_released(raw_copy: Path, tmp_path: Path) -> None:
     """The lock is an flock: a build killed while holding it leaves no stale lock."""
-    from dataproducts.build import BuildLockedError, duckdb_build_lock
+    from dataproducts_pipeline.build import BuildLockedError, duckdb_build_lock
 
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import sys, time; from pathlib import Path\n"
-            "from dataproducts.build import duckdb_build_lock\n"
+            "from dataproducts_pipeline.build import duckdb_build_lock\n"
             "with duckdb_build_lock(Path(sys.argv[1])):\n"
             "    print('locked', flush=True); time.sleep(60)\n",
             str(raw_copy),
@@ -379,6 +380,7 @@ def test_every_setting_read_anywhere_is_checked() -> None:
         p.read_text()
         for p in [
             *(REPO / "python" / "dataproducts").rglob("*.py"),
+            *(REPO / "python" / "dataproducts_pipeline").rglob("*.py"),
             REPO / "profiles.yml",
             REPO / "Makefile",
             REPO / "README.md",
@@ -432,8 +434,8 @@ def test_the_help_example_is_accepted() -> None:
     """`build --help`'s examples never show a selection that would then be refused."""
     from click.testing import CliRunner
 
-    from dataproducts.build import partial_args
     from dataproducts.cli import cli
+    from dataproducts_pipeline.build import partial_args
 
     text = CliRunner().invoke(cli, ["build", "--help"]).output
     examples = [
@@ -516,8 +518,8 @@ def test_postgres_build_checks_raw_and_takes_a_lock(
 
     import psycopg2
 
-    from dataproducts.build import _PG_BUILD_LOCK, BuildLockedError, build
     from dataproducts.errors import WarehouseError
+    from dataproducts_pipeline.build import _PG_BUILD_LOCK, BuildLockedError, build
 
     for key, value in postgres_server.create_database("no_raw").items():
         monkeypatch.setenv(key, value)

@@ -28,15 +28,8 @@ import pytest
 from dataproducts import connect
 from dataproducts.contract import canonical_type
 from dataproducts.errors import BuildFailedError, ContractError, NotPublishedError, PublishError
-from dataproducts.publish import (
-    POINTER_FILE,
-    Pointer,
-    current,
-    list_snapshots,
-    publish,
-    read_pointer,
-    rollback,
-)
+from dataproducts.snapshots import POINTER_FILE, Pointer, current, list_snapshots, read_pointer
+from dataproducts_pipeline.publish import publish, rollback
 
 REPO = Path(__file__).resolve().parents[2]
 _ENV = ("DATAPRODUCTS_", "DBT_")
@@ -361,7 +354,7 @@ def test_reads_during_rebuilds_are_each_from_exactly_one_build(copy) -> None:
 
 _PUBLISH_AND_HANG = """
 import sys, time
-from dataproducts.publish import publish
+from dataproducts_pipeline.publish import publish
 
 def step(name):
     print(name, flush=True)
@@ -456,7 +449,7 @@ def test_a_build_killed_half_way_then_the_next_build_succeeds(
     with connect(published) as fresh:
         assert fresh.recommendations.for_learner(1) == expected
 
-    from dataproducts.build import build
+    from dataproducts_pipeline.build import build
 
     monkeypatch.setenv("DATAPRODUCTS_DUCKDB", str(warehouse))
     monkeypatch.setenv("DBT_PROFILES_DIR", str(REPO))

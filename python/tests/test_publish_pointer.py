@@ -32,16 +32,15 @@ from dataproducts.errors import (  # noqa: E402
     PublishError,
     SnapshotCorruptError,
 )
-from dataproducts.publish import (  # noqa: E402
+from dataproducts.snapshots import (  # noqa: E402
     POINTER_FILE,
     Pointer,
     current,
     list_snapshots,
-    publish,
     published_problems,
     read_pointer,
-    rollback,
 )
+from dataproducts_pipeline.publish import publish, rollback  # noqa: E402
 
 _ENV = ("DATAPRODUCTS_", "DBT_")
 

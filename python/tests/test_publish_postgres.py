@@ -16,7 +16,8 @@ import pytest
 
 import dataproducts
 from dataproducts.errors import BuildFailedError, PublishError
-from dataproducts.publish import list_snapshots, publish, rollback
+from dataproducts.snapshots import list_snapshots
+from dataproducts_pipeline.publish import publish, rollback
 
 pytestmark = pytest.mark.postgres
 REPO = Path(__file__).resolve().parents[2]
@@ -165,7 +166,7 @@ def test_reads_during_publishes_are_each_from_exactly_one_build(pg) -> None:
 def test_dataproducts_build_on_postgres(pg, monkeypatch: pytest.MonkeyPatch) -> None:
     """`build --target postgres`: dbt builds the database of DATAPRODUCTS_PG_*, then it is
     published there."""
-    from dataproducts.build import build
+    from dataproducts_pipeline.build import build
 
     name, dsn, target = pg
     server_port = dict(p.split("=") for p in dsn.split())["port"]

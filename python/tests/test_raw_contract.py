@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from dataproducts.raw_contract import ENUMS, RAW_TABLES
+from dataproducts_pipeline.raw_contract import ENUMS, RAW_TABLES
 
 SOURCES = Path(__file__).resolve().parents[2] / "models/staging/raw/_raw__sources.yml"
 

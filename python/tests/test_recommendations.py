@@ -15,17 +15,17 @@ import pytest
 import yaml
 
 from dataproducts.errors import ConfigurationError
-from dataproducts.ranking import (
+from dataproducts.recommendations import recommendations_for
+from dataproducts_pipeline.ranking import (
     factor_top_k,
     nearest_neighbours,
     sar_top_k,
     stack_snapshots,
     top_k,
 )
-from dataproducts.recommendations import (
+from dataproducts_pipeline.recommendations import (
     cooccurrence_similarity,
     ranking_metrics,
-    recommendations_for,
     snapshot_similarities,
     top_similar,
 )
@@ -229,7 +229,7 @@ def test_unknown_similarity_method_says_what_to_use() -> None:
         cooccurrence_similarity(frame([(1, 1)], ["user", "item"]), "pearson")
 
 
-# --- exact top-k and the SAR scoring kernel (dataproducts.ranking) ------------------------
+# --- exact top-k and the SAR scoring kernel (dataproducts_pipeline.ranking) ------------------------
 
 
 def _top_k_by_full_sort(scores: np.ndarray, allowed: np.ndarray, k: int) -> list[tuple]:
@@ -641,7 +641,7 @@ def test_personalized_modules_beat_popularity_at_small(tmp_path: Path) -> None:
     part of the project (about a minute on two cores)."""
     import duckdb
 
-    from dataproducts.generate import generate
+    from dataproducts_pipeline.generate import generate
 
     path = tmp_path / "small.duckdb"
     generate("small", seed=1, duckdb_path=path, progress=False)

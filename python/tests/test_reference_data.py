@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from dataproducts.build import dbt_failures
+from dataproducts_pipeline.build import dbt_failures
 
 REPO = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).parent / "dbt"

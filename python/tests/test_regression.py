@@ -1,4 +1,4 @@
-"""dataproducts.regression (the for_you fit) against scikit-learn, an independent
+"""dataproducts_pipeline.regression (the for_you fit) against scikit-learn, an independent
 implementation of the same logistic regression, log loss and ROC AUC."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss as sklearn_log_loss
 from sklearn.metrics import roc_auc_score
 
-import dataproducts.regression
-from dataproducts.regression import (
+import dataproducts_pipeline.regression
+from dataproducts_pipeline.regression import (
     fit_logistic_regression,
     log_loss,
     predict_probability,
@@ -103,5 +103,5 @@ def test_fit_separable_data_stays_finite() -> None:
 
 
 def test_doctests() -> None:
-    result = doctest.testmod(dataproducts.regression)
+    result = doctest.testmod(dataproducts_pipeline.regression)
     assert result.attempted >= 3 and result.failed == 0

@@ -7,7 +7,7 @@ What these tests check, and against what (never against staging's own output alo
   the bad rows), on DuckDB and PostgreSQL;
 - ``count(raw) = staged + superseded + quarantined`` per table, counted here in SQL;
 - each ``stg_raw__*`` view has exactly the contract's columns, in order, with the raw
-  table's types (``dataproducts.raw_contract``);
+  table's types (``dataproducts_pipeline.raw_contract``);
 - the enum values and quarantine reasons the compiled models use equal
   ``raw_contract.ENUMS`` and the ``accepted_values`` tests of ``_raw__models.yml``;
 - a raw table missing a contract column fails the build with a message naming the table
@@ -26,7 +26,7 @@ import pytest
 import yaml
 from conftest import REPO, Build, DbtRunner
 
-from dataproducts.raw_contract import ENUMS, RAW_TABLES
+from dataproducts_pipeline.raw_contract import ENUMS, RAW_TABLES
 
 MODELS_YML = REPO / "models/staging/raw/_raw__models.yml"
 TABLES = list(RAW_TABLES)

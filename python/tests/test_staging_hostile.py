@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from test_staging import ENGINES, TABLES, _dbt, _raw_env
 
-from dataproducts.raw_contract import RAW_TABLES
+from dataproducts_pipeline.raw_contract import RAW_TABLES
 
 #: The "now" of the implausibility checks in these builds (var dataproducts_staging_now).
 NOW = "2026-10-01 00:00:00"

@@ -18,15 +18,15 @@ import pandas as pd
 import pytest
 
 from dataproducts.errors import ConfigurationError
-from dataproducts.expectations import SUITES
-from dataproducts.expectations._rules import (
+from dataproducts_pipeline.expectations import SUITES
+from dataproducts_pipeline.expectations._rules import (
     MartSuite,
     _duplicated,
     _positions,
     ranks_contiguous,
     unique,
 )
-from dataproducts.validation import ValidationReport, previous_row_counts, validate_build
+from dataproducts_pipeline.validation import ValidationReport, previous_row_counts, validate_build
 
 # --- helpers: a private, tampered copy of a build ----------------------------------------
 
@@ -427,7 +427,7 @@ def test_previous_row_counts_reads_every_manifest_shape() -> None:
 def test_the_suites_documentation_examples_run() -> None:
     import doctest
 
-    import dataproducts.expectations
+    import dataproducts_pipeline.expectations
 
-    result = doctest.testmod(dataproducts.expectations)
+    result = doctest.testmod(dataproducts_pipeline.expectations)
     assert result.attempted >= 2 and result.failed == 0

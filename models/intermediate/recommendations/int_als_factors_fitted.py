@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
-from dataproducts.ranking import snapshot_name_sql
+from dataproducts_pipeline.ranking import snapshot_name_sql
 
 
 def warm_start_factors(ids, previous_ids, previous_factors, random_factors):

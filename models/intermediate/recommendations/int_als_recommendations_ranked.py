@@ -4,13 +4,13 @@ Only published courses the learner has not consumed and that the fit has seen, f
 the learners of int_recommendation_learners_sampled (everyone at serving, the
 evaluation sample at the earlier snapshots; the fit used every learner); top k per
 learner by score, ties by course id. Scores are computed in chunks of learners (about 10M scores each), so memory stays bounded; the top k of a chunk comes from
-dataproducts.ranking.factor_top_k (top_k: a bound on the k-th score, then an exact sort
+dataproducts_pipeline.ranking.factor_top_k (top_k: a bound on the k-th score, then an exact sort
 of the few cells above it), not from a sort of every score. DuckDB only (dbt Python model).
 """
 
 import numpy as np
 
-from dataproducts.ranking import factor_top_k, ranked_frame, stack_snapshots
+from dataproducts_pipeline.ranking import factor_top_k, ranked_frame, stack_snapshots
 
 
 def factor_matrix(relation, id_column):

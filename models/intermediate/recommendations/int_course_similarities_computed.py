@@ -8,7 +8,7 @@ snapshot s (1 = the latest) the rows with level >= s. Per snapshot, co-occurrenc
 counts are the binary learner x course matrix's X.T @ X, the similarity (jaccard, lift
 or cosine, var recommendations_similarity) is computed once per unordered pair seen by
 at least recommendations_min_cooccurrence learners, then mirrored
-(dataproducts.recommendations.snapshot_similarities). In SQL the counts are a hash
+(dataproducts_pipeline.recommendations.snapshot_similarities). In SQL the counts are a hash
 aggregate over every learner's course pairs, the costly step. DuckDB only; PostgreSQL
 uses the SQL path.
 """
@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from dataproducts.errors import ConfigurationError
-from dataproducts.ranking import stack_snapshots
-from dataproducts.recommendations import snapshot_similarities
+from dataproducts_pipeline.ranking import stack_snapshots
+from dataproducts_pipeline.recommendations import snapshot_similarities
 
 SNAPSHOT_NAMES = ("serving", "evaluation", "training")
 

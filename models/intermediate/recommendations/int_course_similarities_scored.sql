@@ -20,7 +20,7 @@
     Where dbt runs Python models (var recommendations_python_modules, as for
     recent_activity), the rows come from int_course_similarities_computed, the same
     definition as a sparse matrix product (X.T @ X of the learner x course matrix,
-    dataproducts.recommendations.snapshot_similarities); this SQL path is what
+    dataproducts_pipeline.recommendations.snapshot_similarities); this SQL path is what
     PostgreSQL runs and what the unit tests check (they switch the var off). On the
     Python path this model is a view over that table.
 -#}

@@ -7,7 +7,7 @@ scores a candidate as sigmoid(intercept + sum coefficient * (x - mean) / scale).
 Training metrics (rows, positives, log loss, ROC AUC) and the holdout ROC AUC on the
 evaluation snapshot (fitted on earlier data, so an honest estimate) repeat on every
 row. model_version names the training cutoff and a hash of the configuration.
-The fit is dataproducts.regression (numpy): the objective of scikit-learn's
+The fit is dataproducts_pipeline.regression (numpy): the objective of scikit-learn's
 LogisticRegression(C, l2), solved to the optimum by Newton steps and checked against
 scikit-learn in the tests, without scikit-learn's import on the build's longest path.
 """
@@ -17,7 +17,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from dataproducts.regression import (
+from dataproducts_pipeline.regression import (
     fit_logistic_regression,
     log_loss,
     predict_probability,

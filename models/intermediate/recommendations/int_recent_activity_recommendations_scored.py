@@ -2,18 +2,23 @@
 
 score(learner, course) = sum over the learner's courses i of affinity(learner, i) *
 similarity(i, course), over the recommendations_max_neighbors most similar courses of
-each i (dataproducts.ranking.nearest_neighbours: similarity desc, then id); only published courses the learner has not consumed, with a positive score;
+each i (dataproducts_pipeline.ranking.nearest_neighbours: similarity desc, then id); only published courses the learner has not consumed, with a positive score;
 top k per learner by score, ties by course id. The same definition as the SQL path of
 int_recent_activity_recommendations_ranked (which reads this table where dbt runs
 Python models): in SQL the (learner, course) sum is a hash aggregate over every
 affinity x neighbour pair, the costly step of the whole build at scale; here it is
 affinity matrix x similarity matrix, chunk by chunk, with the exact top k of
-dataproducts.ranking.sar_top_k. DuckDB only; PostgreSQL uses the SQL path.
+dataproducts_pipeline.ranking.sar_top_k. DuckDB only; PostgreSQL uses the SQL path.
 """
 
 import numpy as np
 
-from dataproducts.ranking import nearest_neighbours, ranked_frame, sar_top_k, stack_snapshots
+from dataproducts_pipeline.ranking import (
+    nearest_neighbours,
+    ranked_frame,
+    sar_top_k,
+    stack_snapshots,
+)
 
 
 def model(dbt, session):

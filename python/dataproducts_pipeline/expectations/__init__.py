@@ -3,13 +3,13 @@
 dbt's tests say what the data scientists promise; these suites say what the engineering
 side *relies on* when it reads a mart — keys unique, ranks contiguous, scores and
 probabilities in range, rendered text without template tokens, a row count close to the
-previous snapshot's. :func:`dataproducts.validation.validate_build` runs them with
+previous snapshot's. :func:`dataproducts_pipeline.validation.validate_build` runs them with
 great-expectations before a build is published.
 
 One module per public mart, each defining ``SUITE``. Adding a public mart means adding a
 module here (a test fails on a public mart without a suite).
 
->>> from dataproducts.expectations import SUITES
+>>> from dataproducts_pipeline.expectations import SUITES
 >>> sorted(SUITES)[:3]
 ['coaching_message_performance', 'coaching_queue', 'experiment_health']
 >>> SUITES["recommendations"].key

@@ -4,7 +4,7 @@
 >>> report.rows["learners"]
 200
 
-Writes the eight tables of the raw contract (:mod:`dataproducts.raw_contract`) into schema
+Writes the eight tables of the raw contract (:mod:`dataproducts_pipeline.raw_contract`) into schema
 ``raw`` of the DuckDB file (target ``dev``) or of PostgreSQL (target ``postgres``, with
 COPY), replacing them. The output is identical for the same ``(seed, sizes, end)``.
 Everything happens in the window ``[end - days, end)``; ``end`` defaults to
@@ -30,7 +30,7 @@ directory, ``preserve_insertion_order=false`` and one thread per core; large (1M
 The writes to DuckDB happen in one transaction, as does the COPY into PostgreSQL: a
 failed run leaves the previous raw tables in place.
 
-Planted structure (the numbers live in :data:`dataproducts.generator.config.PLANTED`)
+Planted structure (the numbers live in :data:`dataproducts_pipeline.generator.config.PLANTED`)
 ----------------------------------------------------------------------------------
 Learners
     15 domains (data-science, machine-learning, business, computer-science, health,
@@ -139,8 +139,11 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from .allocation import BUCKETS, Experiment, Registry
-from .errors import ConfigurationError, WarehouseError
+from dataproducts.allocation import BUCKETS, Experiment, Registry
+from dataproducts.dsn import dsn_from_env
+from dataproducts.errors import ConfigurationError, WarehouseError
+from dataproducts.paths import SEEDS_DIR, default_duckdb_path
+
 from .generator import postgres
 from .generator.config import BAD_ROW_KINDS, BAD_ROW_REASONS, DEFAULT_END, PLANTED, SCALES, Sizes
 from .generator.world import (
@@ -152,7 +155,6 @@ from .generator.world import (
     simulate_chunk,
 )
 from .generator.writer import Clock, DuckWriter, epoch_us
-from .paths import SEEDS_DIR, default_duckdb_path
 
 __all__ = [
     "BAD_ROW_KINDS",
@@ -363,9 +365,9 @@ def generate(
             dsn = None
         else:
             path = Path(tmp) / "generate.duckdb"
-            dsn = pg_dsn or postgres.dsn_from_env()
+            dsn = pg_dsn or dsn_from_env()
             postgres.connect(dsn).close()  # fail fast, before generating anything
-            from .dsn import mask_dsn
+            from dataproducts.dsn import mask_dsn
 
             location = mask_dsn(dsn)
         try:

@@ -10,30 +10,16 @@ leaves the previous raw tables in place.
 from __future__ import annotations
 
 import itertools
-import os
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
 
-from ..errors import WarehouseError
+from dataproducts.errors import WarehouseError
+
 from ..raw_contract import RAW_TABLES
 
 CHUNK_ROWS = 500_000
-
-
-def dsn_from_env(env: Mapping[str, str] | None = None) -> str:
-    """libpq connection string from ``DATAPRODUCTS_PG_*`` (the same variables as profiles.yml)."""
-    env = os.environ if env is None else env
-    parts = {
-        "host": env.get("DATAPRODUCTS_PG_HOST", "127.0.0.1"),
-        "port": env.get("DATAPRODUCTS_PG_PORT", "5432"),
-        "user": env.get("DATAPRODUCTS_PG_USER", "postgres"),
-        "password": env.get("DATAPRODUCTS_PG_PASSWORD", ""),
-        "dbname": env.get("DATAPRODUCTS_PG_DATABASE", "dataproducts"),
-    }
-    return " ".join(f"{k}='{v}'" for k, v in parts.items() if v != "" or k != "password")
 
 
 def connect(dsn: str):  # -> psycopg2 connection

@@ -1,4 +1,4 @@
-"""Internals of the synthetic data generator; the entry point is :mod:`dataproducts.generate`.
+"""Internals of the synthetic data generator; the entry point is :mod:`dataproducts_pipeline.generate`.
 
 - ``config``: sizes, planted effects (``PLANTED``), bad-row kinds and their staging reasons;
 - ``vocab``: word lists and reference distributions;

@@ -23,8 +23,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import BuildFailedError, ConfigurationError, WarehouseError
-from .paths import REPO_ROOT, default_duckdb_path
+from dataproducts.errors import BuildFailedError, ConfigurationError, WarehouseError
+from dataproducts.paths import REPO_ROOT, default_duckdb_path
+
 from .publish import (
     SnapshotInfo,
     Step,
@@ -47,7 +48,7 @@ def dbt_executable() -> str:
 
 def postgres_dsn() -> str:
     """The PostgreSQL database of dbt's ``postgres`` target (``DATAPRODUCTS_PG_*``)."""
-    from .generator.postgres import dsn_from_env
+    from dataproducts.dsn import dsn_from_env
 
     return dsn_from_env()
 
@@ -282,7 +283,7 @@ def check_dbt_args(dbt_args: Sequence[str], *, partial: bool, publishing: bool) 
 
 def _check_settings(target: str) -> None:
     """Every setting a build on ``target`` reads, before any work."""
-    from . import settings
+    from dataproducts import settings
 
     settings.check(settings.for_target(target))
 
@@ -334,7 +335,8 @@ def postgres_build_lock(dsn: str) -> Iterator[None]:
     the server when this process's connection goes, SIGKILL included) while the block
     runs; :class:`BuildLockedError` when another build holds it. Also checks that schema
     ``raw`` holds the raw tables."""
-    from .publish import pg_connect
+    from dataproducts.snapshots import pg_connect
+
     from .raw_contract import RAW_TABLES
 
     con = pg_connect(dsn)

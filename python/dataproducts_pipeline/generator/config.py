@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..errors import ConfigurationError
+from dataproducts.errors import ConfigurationError
 
 DEFAULT_END = datetime(2026, 11, 1)
 

@@ -1,7 +1,7 @@
 """The validation gate: consumer-side expectation suites run before a build is published.
 
 dbt's tests check what the data scientists promise; this gate checks what the engineering
-side relies on (:mod:`dataproducts.expectations`, one suite per public mart) with
+side relies on (:mod:`dataproducts_pipeline.expectations`, one suite per public mart) with
 great-expectations 1.x, and builds its Data Docs HTML. A build is published only when the
 gate passes.
 
@@ -37,9 +37,10 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import ConfigurationError, WarehouseError
+from dataproducts.errors import ConfigurationError, WarehouseError
+from dataproducts.paths import REPO_ROOT
+
 from .expectations import SUITES, MartSuite
-from .paths import REPO_ROOT
 
 #: Where the Data Docs go unless told otherwise.
 DEFAULT_DATA_DOCS_DIR = REPO_ROOT / "warehouse" / "data_docs"
@@ -145,7 +146,7 @@ def validate_build(
     ``source``: a DuckDB file, or a PostgreSQL URL (``postgresql://user@host:port/db``; a
     libpq ``"host=... dbname=..."`` string works too), holding the built ``marts.*``.
     ``previous_manifest``: the current snapshot's manifest; its row counts bound this
-    build's (see :class:`~dataproducts.expectations.MartSuite`); none skips that check.
+    build's (see :class:`~dataproducts_pipeline.expectations.MartSuite`); none skips that check.
     ``run_name`` labels the run in the Data Docs (e.g. the build id; default
     ``dataproducts-validate``). A missing mart is a failure, not an exception.
 
@@ -272,7 +273,7 @@ def _is_postgres(source: Path | str) -> bool:
 
 def _describe_source(source: Path | str) -> str:
     if _is_postgres(source):
-        from .dsn import mask_dsn
+        from dataproducts.dsn import mask_dsn
 
         return "PostgreSQL " + mask_dsn(source)
     return f"DuckDB {source}"
@@ -326,7 +327,7 @@ def _to_pandas(table: Any, categorical: Collection[str]) -> pd.DataFrame:
 
 def _dictionary_encoded(table: Any, columns: Collection[str]) -> Any:
     """The Arrow table with its text ``columns`` dictionary-encoded (pandas categoricals:
-    the same values, grouped by integer code; see :class:`~dataproducts.expectations.Rule`)."""
+    the same values, grouped by integer code; see :class:`~dataproducts_pipeline.expectations.Rule`)."""
     import pyarrow as pa
 
     for name in columns:
@@ -404,7 +405,7 @@ def _postgres_reader(
     try:
         con = psycopg2.connect(dsn)
     except psycopg2.Error as exc:
-        from .dsn import scrub
+        from dataproducts.dsn import scrub
 
         raise WarehouseError(
             f"cannot connect to {_describe_source(dsn)}: {scrub(exc, dsn)}".strip()

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..allocation import Experiment
-from ..errors import ConfigurationError
+from dataproducts.allocation import Experiment
+from dataproducts.errors import ConfigurationError
+
 from .config import Planted, Sizes
 from .vocab import (
     COURSE_SUFFIXES,
@@ -380,7 +381,7 @@ def simulate_chunk(
     day_offset: float = 0.0,
 ) -> ChunkResult:
     """Simulates the activity of one chunk of learners (see the module docstring of
-    ``dataproducts.generate`` for the planted structure)."""
+    ``dataproducts_pipeline.generate`` for the planted structure)."""
     r = rng_for(seed, "activity", chunk)
     n = len(people.ids)
     hazard0 = np.array([planted.hazard[d] for d in DIFFICULTIES])

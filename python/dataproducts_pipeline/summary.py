@@ -11,8 +11,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from .errors import WarehouseError
-from .paths import default_duckdb_path
+from dataproducts.errors import WarehouseError
+from dataproducts.paths import default_duckdb_path
 
 #: Schemas in build order, with what a newcomer should know about each.
 LAYERS: dict[str, str] = {
@@ -78,8 +78,8 @@ def collect(duckdb_path: Path | None = None) -> dict[str, Any]:
 
 def _published(warehouse: Path) -> dict[str, Any] | None:
     """The current snapshot next to ``warehouse``, and ids to try the API with."""
-    from .client import connect
-    from .publish import current, default_published_dir
+    from dataproducts.client import connect
+    from dataproducts.snapshots import current, default_published_dir
 
     published = default_published_dir(warehouse)
     info = current(published)
