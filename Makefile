@@ -39,8 +39,8 @@ help:
 # The virtualenv, with the exact versions of constraints.txt; redone when either file changes.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "installing dbt, great-expectations, ... into $(VENV) (several minutes the first time)"
-	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -c constraints.txt -e '.[dev]'
+	@echo "installing the reader, the build side (pipeline extra: dbt, great-expectations, ...) and the dev tools into $(VENV) (several minutes the first time)"
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -c constraints.txt -e '.[pipeline,dev]'
 	touch $@
 
 install: $(STAMP)
