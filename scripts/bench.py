@@ -52,6 +52,7 @@ STEPS: list[tuple[str, list[list[str]]]] = [
     ("experiments", [[PY, "scripts/bench_experiments.py", "--scale", "medium"]]),
     ("coaching", [[PY, "scripts/bench_build.py", "--product", "coaching", "--scale", "medium"]]),
     ("package", [[PY, "scripts/bench_package.py", "--scale", "medium", "--header"]]),
+    ("install", [[PY, "scripts/bench_install.py", "--header"]]),
 ]
 
 

@@ -14,9 +14,9 @@ Prints a Markdown section (for BENCHMARKS.md). For each checkout given with
    ``python -X importtime`` run of the second, summed by top-level package.
 
 pip installs from a copy of the checkout's files (tracked, and untracked but not ignored:
-what ``git status`` shows), made in the temporary directory: setuptools builds in the
-source tree (``build/``, ``*.egg-info``), and the checkout must stay as it is. Uncommitted
-changes are measured too.
+what ``git status`` shows), made in the temporary directory: pip builds the project in its
+source tree (setuptools writes ``python/*.egg-info`` there, some versions ``build/`` too),
+and the checkout must stay as it is. Uncommitted changes are measured too.
 
 SNAPSHOT is ``--published DIR`` (a published directory), else a ``tiny`` dataset generated
 and built (not timed) with this venv's ``dataproducts`` command into the temporary
@@ -72,9 +72,8 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
         cmd, cwd=cwd, env=env or clean_env(), capture_output=True, text=True, check=False
     )
     if proc.returncode != 0:
-        sys.exit(
-            f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-        )
+        output = f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{output}")
     return proc.stdout
 
 
@@ -191,11 +190,12 @@ def build_snapshot(workdir: Path) -> Path:
     env.update(
         DATAPRODUCTS_DUCKDB=str(workdir / "warehouse.duckdb"),
         DATAPRODUCTS_PUBLISHED_DIR=str(workdir / "published"),
-        DBT_TARGET_PATH=str(workdir / "target"),  # logs/ go beside it
         DBT_PROFILES_DIR=str(REPO),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
-    for args in (["generate", "--scale", "tiny", "--quiet"], ["build"]):
+    # dbt's target/ (and logs/, beside it) in the workdir too: the checkout stays as it is
+    build = ["build", "--target-path", str(workdir / "target")]
+    for args in (["generate", "--scale", "tiny", "--quiet"], build):
         run([str(cli), *args], cwd=REPO, env=env)
     return workdir / "published"
 

@@ -5,14 +5,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-#: The repository root (the package is installed in editable mode from python/).
+#: The repository root, when the package runs from a checkout (``make`` installs it in
+#: editable mode from python/). The build side always does; the reader may be installed
+#: alone (``pip install .``), away from any checkout: see :data:`IN_CHECKOUT`.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SEEDS_DIR = REPO_ROOT / "seeds"
+#: Whether :data:`REPO_ROOT` is a checkout of the dbt project (False for an installed wheel).
+IN_CHECKOUT = (REPO_ROOT / "dbt_project.yml").is_file()
 
 
 def default_duckdb_path() -> Path:
     """The embedded DuckDB warehouse: ``$DATAPRODUCTS_DUCKDB`` (relative to the working
     directory) or ``warehouse/dataproducts.duckdb`` of the repository — profiles.yml's
-    default too, since dbt runs in the repository (``dataproducts_pipeline.build.dbt_environment``)."""
+    default too, since dbt runs in the repository
+    (``dataproducts_pipeline.build.dbt_environment``). A reader installed away from a
+    checkout: ``warehouse/dataproducts.duckdb`` under the working directory (a service
+    sets ``$DATAPRODUCTS_PUBLISHED_DIR`` or passes ``connect()`` its target)."""
     env = os.environ.get("DATAPRODUCTS_DUCKDB")
-    return Path(env) if env else REPO_ROOT / "warehouse" / "dataproducts.duckdb"
+    if env:
+        return Path(env)
+    return (REPO_ROOT if IN_CHECKOUT else Path.cwd()) / "warehouse" / "dataproducts.duckdb"
