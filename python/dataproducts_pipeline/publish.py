@@ -5,15 +5,9 @@ warehouse dbt is rebuilding. A build that passes every dbt test and the validati
 *published*: its public marts and its seeds are copied into an immutable snapshot, and a
 pointer to the current snapshot is switched atomically.
 
-On DuckDB (``<published_dir>`` defaults to ``published/`` next to the warehouse file, so
-``warehouse/published/``; ``$DATAPRODUCTS_PUBLISHED_DIR`` overrides)::
-
-    warehouse/published/
-      CURRENT                          {"build_id": ..., "previous": [...]}, replaced atomically
-      20261121-155741-677649/
-        snapshot.duckdb                read-only: marts.* and reference.*, clustered by key
-        manifest.json                  build id, time, dbt invocation, contracts, row counts
-      .lock                            serializes publishers and rollbacks
+The layout (``CURRENT``, ``<build_id>/snapshot.duckdb`` and ``manifest.json`` on DuckDB;
+schemas and ``dataproducts_meta`` on PostgreSQL) is :mod:`dataproducts.snapshots`, which
+the readers use; this module writes it.
 
 Publishing copies every published relation into a new snapshot under a temporary name
 while the validation gate, in a second thread, reads the public marts of the same
@@ -25,12 +19,7 @@ temporary directory, removed by the next one; a failed build or gate publishes n
 kept (``$DATAPRODUCTS_KEEP_SNAPSHOTS``, default 5), and never the current one or the one
 a rollback would restore.
 
-On PostgreSQL each snapshot is a schema ``dataproducts_<build_id>``; the pointer is a row
-of ``dataproducts_meta.pointer`` and the snapshot's manifest a row of
-``dataproducts_meta.snapshots``. The copy, the manifest and the switch happen in one
-transaction. To read the current snapshot in SQL::
-
-    select schema_name from dataproducts_meta.pointer join dataproducts_meta.snapshots using (build_id);
+On PostgreSQL the copy, the manifest and the switch happen in one transaction.
 
 >>> info = publish("warehouse/dataproducts.duckdb")  # doctest: +SKIP
 >>> info.build_id, info.rows["recommendations_v1"]  # doctest: +SKIP
