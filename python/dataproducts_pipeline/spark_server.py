@@ -23,8 +23,8 @@ which stops it (SIGTERM, then SIGKILL after 30 s) and removes the work directory
 :func:`start_server` returns once the server answers a query over Thrift.
 
 ``python -m dataproducts_pipeline.spark_server`` starts one in the foreground and prints
-the ``DATAPRODUCTS_SPARK_*`` variables that point dbt (``--target spark``) and
-``dataproducts generate --target spark`` at it; Ctrl-C stops it.
+the variables (``DATAPRODUCTS_SPARK_HOST``, ``_PORT``, ``_USER``) that point dbt
+(``--target spark``) and ``dataproducts generate --target spark`` at it; Ctrl-C stops it.
 """
 
 from __future__ import annotations
@@ -83,8 +83,8 @@ def find_java() -> Path:
 
 @dataclass
 class SparkServer:
-    """A running local Thrift server. ``env`` holds the ``DATAPRODUCTS_SPARK_*`` variables
-    that point profiles.yml's target ``spark`` at it."""
+    """A running local Thrift server. ``env`` holds the variables
+    (``DATAPRODUCTS_SPARK_HOST``, ...) that point profiles.yml's target ``spark`` at it."""
 
     port: int
     workdir: Path
