@@ -184,6 +184,13 @@ SETTINGS: dict[str, Setting] = {
             "a Spark database (schema) name: letters, digits and underscores",
             _identifier,
         ),
+        Setting(
+            "DATAPRODUCTS_SPARK_RAW_DIR",
+            "warehouse/spark_raw",
+            "the directory generate writes the raw Parquet files to (read by the Spark "
+            "server at the same path)",
+            _dir_path,
+        ),
     ]
 }
 
@@ -209,6 +216,7 @@ SPARK = (
     "DATAPRODUCTS_SPARK_PORT",
     "DATAPRODUCTS_SPARK_USER",
     "DATAPRODUCTS_SPARK_SCHEMA",
+    "DATAPRODUCTS_SPARK_RAW_DIR",
 )
 SPARK_BUILD = (*SPARK, "DATAPRODUCTS_KEEP_SNAPSHOTS", "DATAPRODUCTS_TARGET")
 

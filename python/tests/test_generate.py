@@ -725,7 +725,7 @@ def test_each_bad_row_breaks_exactly_one_rule(dirty):
         ({"scale": "huge"}, "unknown scale"),
         ({"learners": 0}, "learners must be at least 1"),
         ({"bad_row_rate": 0.9}, "bad_row_rate"),
-        ({"target": "spark"}, "unknown target"),
+        ({"target": "oracle"}, "unknown target"),
     ],
 )
 def test_bad_arguments_are_clear_errors(tmp_path, kwargs, match):
