@@ -270,6 +270,11 @@ def main() -> None:
     parser.add_argument("--driver-memory", default="2g")
     parser.add_argument("--shuffle-partitions", type=int, default=2)
     args = parser.parse_args()
+
+    def interrupted(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, interrupted)  # stop the server as Ctrl-C does
     server = start_server(
         port=args.port,
         workdir=args.workdir,
