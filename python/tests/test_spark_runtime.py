@@ -31,6 +31,7 @@ TESTS = Path(__file__).resolve().parent
 
 def _fetch(server: Any, sql: str) -> tuple[list[str], list[tuple]]:
     with contextlib.closing(server.connect()) as con, contextlib.closing(con.cursor()) as cur:
+        cur.arraysize = 20_000  # rows per Thrift round trip (PyHive's default: 1,000)
         cur.execute(sql)
         return [d[0].split(".")[-1] for d in cur.description], cur.fetchall()
 
