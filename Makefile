@@ -1,6 +1,6 @@
 # dataproducts — the front door.
 #   make run    set up, generate the `small` dataset, build everything on DuckDB, summarize
-#   make test   lint + the test suite (DuckDB and a throwaway PostgreSQL server)
+#   make test   lint + the test suite (DuckDB, a throwaway PostgreSQL server, a local Spark Thrift server)
 #   make docs   build and serve the dbt docs site on localhost
 #   make bench  benchmarks, written to BENCHMARKS.md
 SHELL := /bin/bash
@@ -26,12 +26,12 @@ BAD_ROW_RATE ?= 0.01
 DOCS_PORT ?= 8080
 PYTEST_ARGS ?=
 
-.PHONY: help install run generate build test test-slow lint pytest docs docs-links bench clean postgres-binaries
+.PHONY: help install run generate build test test-slow lint pytest docs docs-links bench clean postgres-binaries java
 
 help:
 	@echo "make run    - create .venv, generate the '$(SCALE)' dataset, build (dbt build, validation gate,"
 	@echo "              publish a snapshot), scorecards, dbt docs, print a summary"
-	@echo "make test   - lint (ruff, sqlfluff) and pytest on DuckDB and PostgreSQL"
+	@echo "make test   - lint (ruff, sqlfluff) and pytest on DuckDB, PostgreSQL (and the Spark runtime)"
 	@echo "make docs   - build and serve the dbt docs site on http://127.0.0.1:$(DOCS_PORT)"
 	@echo "make bench  - benchmarks into BENCHMARKS.md"
 	@echo "make clean  - remove the warehouse, dbt target/ and logs/"
@@ -39,8 +39,8 @@ help:
 # The virtualenv, with the exact versions of constraints.txt; redone when either file changes.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "installing the reader, the build side (pipeline extra: dbt, great-expectations, ...) and the dev tools into $(VENV) (several minutes the first time)"
-	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -c constraints.txt -e '.[pipeline,dev]'
+	@echo "installing the reader, the build side (pipeline extra: dbt, great-expectations, ...; spark extra: dbt-spark, pyspark) and the dev tools into $(VENV) (several minutes the first time)"
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -c constraints.txt -e '.[pipeline,spark,dev]'
 	touch $@
 
 install: $(STAMP)
@@ -84,14 +84,23 @@ postgres-binaries:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	else echo "PostgreSQL server binaries not found: install postgresql-15" >&2; exit 1; fi
 
-pytest: install postgres-binaries
+# Spark (the pyspark wheel) needs a Java runtime, 17 or later; install Debian's headless
+# JRE when `java` is missing and we may.
+java:
+	@if command -v java >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing a Java runtime for Spark (Debian package openjdk-17-jre-headless)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	else echo "java not found: install a Java runtime, 17 or later (e.g. openjdk-17-jre-headless)" >&2; exit 1; fi
+
+pytest: install postgres-binaries java
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 test: lint pytest
 
 # Long statistical-validity checks (hundreds of simulated A/A experiments, the
 # recommendation evaluation at `small`): outside the default run.
-test-slow: install
+test-slow: install postgres-binaries java
 	$(BIN)/pytest -m slow $(PYTEST_ARGS)
 
 # The docs overview links to the Data Docs of the validation gate and to the scorecards,

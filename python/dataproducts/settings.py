@@ -83,6 +83,12 @@ def _no_control(value: str) -> str | None:
     return None
 
 
+def _identifier(value: str) -> str | None:
+    if not value or not all(c.isascii() and (c.isalnum() or c == "_") for c in value):
+        return "it is not letters, digits and underscores"
+    return None
+
+
 def _file_path(value: str) -> str | None:
     bad = _text(value)
     if bad:
@@ -151,8 +157,8 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "DATAPRODUCTS_TARGET",
             "dev",
-            "one of the targets of profiles.yml: dev, postgres, lint",
-            _one_of("dev", "postgres", "lint"),
+            "one of the targets of profiles.yml: dev, postgres, spark, lint",
+            _one_of("dev", "postgres", "spark", "lint"),
         ),
         Setting("DATAPRODUCTS_PG_HOST", "127.0.0.1", "a host name or address", _text),
         Setting("DATAPRODUCTS_PG_PORT", "5432", "a TCP port, 1 to 65535", _port),
@@ -164,10 +170,31 @@ SETTINGS: dict[str, Setting] = {
             _no_control,
         ),
         Setting("DATAPRODUCTS_PG_DATABASE", "dataproducts", "a database name", _text),
+        Setting(
+            "DATAPRODUCTS_SPARK_HOST",
+            "127.0.0.1",
+            "the host name or address of a Spark Thrift server",
+            _text,
+        ),
+        Setting("DATAPRODUCTS_SPARK_PORT", "10000", "a TCP port, 1 to 65535", _port),
+        Setting("DATAPRODUCTS_SPARK_USER", "dataproducts", "a user name", _text),
+        Setting(
+            "DATAPRODUCTS_SPARK_SCHEMA",
+            "default",
+            "a Spark database (schema) name: letters, digits and underscores",
+            _identifier,
+        ),
+        Setting(
+            "DATAPRODUCTS_SPARK_RAW_DIR",
+            "warehouse/spark_raw",
+            "the directory generate writes the raw Parquet files to (read by the Spark "
+            "server at the same path)",
+            _dir_path,
+        ),
     ]
 }
 
-#: The settings of a DuckDB (``dev``) build, and of a PostgreSQL one.
+#: The settings of a DuckDB (``dev``) build, of a PostgreSQL one, and of a Spark one.
 DUCKDB_BUILD = (
     "DATAPRODUCTS_DUCKDB",
     "DATAPRODUCTS_DUCKDB_MEMORY_LIMIT",
@@ -184,12 +211,22 @@ POSTGRES = (
     "DATAPRODUCTS_PG_DATABASE",
 )
 POSTGRES_BUILD = (*POSTGRES, "DATAPRODUCTS_KEEP_SNAPSHOTS", "DATAPRODUCTS_TARGET")
+SPARK = (
+    "DATAPRODUCTS_SPARK_HOST",
+    "DATAPRODUCTS_SPARK_PORT",
+    "DATAPRODUCTS_SPARK_USER",
+    "DATAPRODUCTS_SPARK_SCHEMA",
+    "DATAPRODUCTS_SPARK_RAW_DIR",
+)
+SPARK_BUILD = (*SPARK, "DATAPRODUCTS_KEEP_SNAPSHOTS", "DATAPRODUCTS_TARGET")
 
 
 def for_target(target: str, *, build: bool = True) -> tuple[str, ...]:
-    """The settings a command on ``target`` (``dev`` or ``postgres``) reads."""
+    """The settings a command on ``target`` (``dev``, ``postgres`` or ``spark``) reads."""
     if target == "postgres":
         return POSTGRES_BUILD if build else POSTGRES
+    if target == "spark":
+        return SPARK_BUILD if build else SPARK
     return DUCKDB_BUILD if build else ("DATAPRODUCTS_DUCKDB", "DATAPRODUCTS_PUBLISHED_DIR")
 
 

@@ -74,10 +74,12 @@ def _end_date(value: str) -> datetime:
 )
 @click.option(
     "--target",
-    type=click.Choice(["dev", "postgres"]),
+    type=click.Choice(["dev", "postgres", "spark"]),
     default="dev",
     show_default=True,
-    help="dev: the DuckDB file ($DATAPRODUCTS_DUCKDB); postgres: the server in $DATAPRODUCTS_PG_*.",
+    help="dev: the DuckDB file ($DATAPRODUCTS_DUCKDB); postgres: the server in "
+    "$DATAPRODUCTS_PG_*; spark: Parquet files in $DATAPRODUCTS_SPARK_RAW_DIR registered on "
+    "the Thrift server at $DATAPRODUCTS_SPARK_HOST:$DATAPRODUCTS_SPARK_PORT.",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def generate(**kwargs: Any) -> None:
@@ -91,6 +93,7 @@ def generate(**kwargs: Any) -> None:
       dataproducts generate --scale small --bad-row-rate 0.01 --end-date today
       dataproducts generate --learners 1000 --courses 50 --days 60 --quiet
       dataproducts generate --scale tiny --target postgres
+      dataproducts generate --scale tiny --target spark
     """
     from dataproducts import settings
 

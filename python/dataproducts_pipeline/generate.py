@@ -5,8 +5,9 @@
 200
 
 Writes the eight tables of the raw contract (:mod:`dataproducts_pipeline.raw_contract`) into schema
-``raw`` of the DuckDB file (target ``dev``) or of PostgreSQL (target ``postgres``, with
-COPY), replacing them. The output is identical for the same ``(seed, sizes, end)``.
+``raw`` of the DuckDB file (target ``dev``), of PostgreSQL (target ``postgres``, with
+COPY) or of Spark (target ``spark``: Parquet files registered as external tables, see
+:mod:`dataproducts_pipeline.generator.spark`), replacing them. The output is identical for the same ``(seed, sizes, end)``.
 Everything happens in the window ``[end - days, end)``; ``end`` defaults to
 2026-11-01 00:00 UTC (the experiments of the registry run inside Aug-Oct 2026; one
 outside the window gets no exposure, and the report's summary says so). ``dataproducts
@@ -28,7 +29,8 @@ directory, ``preserve_insertion_order=false`` and one thread per core; large (1M
 ~100M events) peaks under 5 GB of resident memory. Event ids are unique but not dense
 (engagement id * 256 + the event's slot in the engagement).
 The writes to DuckDB happen in one transaction, as does the COPY into PostgreSQL: a
-failed run leaves the previous raw tables in place.
+failed run leaves the previous raw tables in place (Spark: the tables are re-registered
+only once every Parquet file is written).
 
 Planted structure (the numbers live in :data:`dataproducts_pipeline.generator.config.PLANTED`)
 ----------------------------------------------------------------------------------
@@ -144,7 +146,7 @@ from dataproducts.dsn import dsn_from_env
 from dataproducts.errors import ConfigurationError, WarehouseError
 from dataproducts.paths import SEEDS_DIR, default_duckdb_path
 
-from .generator import postgres
+from .generator import postgres, spark
 from .generator.config import BAD_ROW_KINDS, BAD_ROW_REASONS, DEFAULT_END, PLANTED, SCALES, Sizes
 from .generator.world import (
     CHUNK,
@@ -308,6 +310,8 @@ def generate(
     end: datetime = DEFAULT_END,
     duckdb_path: str | os.PathLike[str] | None = None,
     pg_dsn: str | None = None,
+    spark_server: dict[str, Any] | None = None,
+    spark_raw_dir: str | os.PathLike[str] | None = None,
     allocator: Allocator | None = None,
     progress: bool = True,
 ) -> GenerateReport:
@@ -316,7 +320,10 @@ def generate(
     ``allocator(experiment, learner_ids) -> variant names`` replaces the registry's MD5
     allocation (``Experiment.assign_many``). ``duckdb_path`` defaults to
     ``$DATAPRODUCTS_DUCKDB`` / ``warehouse/dataproducts.duckdb``; ``pg_dsn`` to the
-    ``DATAPRODUCTS_PG_*`` variables.
+    ``DATAPRODUCTS_PG_*`` variables. Target ``spark``: ``spark_server`` (``host``, ``port``,
+    ``user``) overrides ``DATAPRODUCTS_SPARK_HOST/PORT/USER``; the Parquet files go to
+    ``spark_raw_dir`` (default ``$DATAPRODUCTS_SPARK_RAW_DIR`` or ``warehouse/spark_raw``),
+    which the Spark server must read at the same path.
     """
     from tqdm import tqdm
 
@@ -324,8 +331,10 @@ def generate(
     sizes = Sizes.resolve(scale, learners, courses, days)
     if not (isinstance(bad_row_rate, int | float) and 0.0 <= bad_row_rate <= 0.5):
         raise ConfigurationError(f"bad_row_rate must be between 0 and 0.5, got {bad_row_rate!r}.")
-    if target not in ("dev", "postgres"):
-        raise ConfigurationError(f"unknown target {target!r}; use 'dev' (DuckDB) or 'postgres'.")
+    if target not in ("dev", "postgres", "spark"):
+        raise ConfigurationError(
+            f"unknown target {target!r}; use 'dev' (DuckDB), 'postgres' or 'spark'."
+        )
     if end.tzinfo is not None:
         raise ConfigurationError("end must be a naive datetime in UTC (no tzinfo).")
     allocate = allocator or _default_allocator
@@ -363,13 +372,20 @@ def generate(
             path.parent.mkdir(parents=True, exist_ok=True)
             location = str(path)
             dsn = None
-        else:
+        elif target == "postgres":
             path = Path(tmp) / "generate.duckdb"
             dsn = pg_dsn or dsn_from_env()
             postgres.connect(dsn).close()  # fail fast, before generating anything
             from dataproducts.dsn import mask_dsn
 
             location = mask_dsn(dsn)
+        else:
+            path = Path(tmp) / "generate.duckdb"
+            dsn = None
+            server = {**spark.server_from_env(), **(spark_server or {})}
+            raw_dir = spark.check_raw_dir(Path(spark_raw_dir or spark.default_raw_dir()))
+            spark.connect(**server).close()  # fail fast, before generating anything
+            location = f"{server['host']}:{server['port']} (Parquet files in {raw_dir})"
         try:
             con = duckdb.connect(str(path))
         except duckdb.IOException as exc:
@@ -415,6 +431,8 @@ def generate(
             if target == "postgres":
                 assert dsn is not None
                 postgres.copy_tables(con, dsn, progress)
+            elif target == "spark":
+                spark.copy_tables(con, raw_dir, server, progress)
         except BaseException:
             with contextlib.suppress(duckdb.Error):  # not in a transaction any more
                 con.rollback()

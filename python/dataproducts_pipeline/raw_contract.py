@@ -34,6 +34,25 @@ class RawTable:
         cols = ",\n  ".join(f"{c} {t}" for c, t in self.columns.items())
         return f"create table {schema}.{self.name} (\n  {cols}\n)"
 
+    @property
+    def spark_columns(self) -> dict[str, str]:
+        """The columns with their Spark SQL types (:data:`SPARK_TYPES`)."""
+        return {c: SPARK_TYPES[t] for c, t in self.columns.items()}
+
+
+#: The contract's portable types in Spark SQL. ``timestamp`` is Spark's TIMESTAMP (an
+#: instant, shown in the session time zone): the raw tables' UTC times read unchanged in a
+#: session whose ``spark.sql.session.timeZone`` is UTC, as the local server's is.
+SPARK_TYPES: dict[str, str] = {
+    "bigint": "bigint",
+    "integer": "int",
+    "double precision": "double",
+    "varchar": "string",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamp": "timestamp",
+}
+
 
 def _table(name: str, primary_key: str, **columns: str) -> RawTable:
     return RawTable(name=name, primary_key=primary_key, columns=dict(columns))

@@ -3,6 +3,8 @@
 - ``duckdb_build``: tiny data in a temporary DuckDB file, ``dbt build`` of the whole project.
 - ``postgres_server``: a throwaway PostgreSQL 15 server (see ``pg_server.py``).
 - ``postgres_build``: the same build on a fresh database of that server.
+- ``spark_server``: a local Spark Thrift server (``dataproducts_pipeline.spark_server``),
+  started once per session by the first test that needs it.
 - ``warehouse``: parametrized over both, so a test written once runs on both engines.
 """
 
@@ -18,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
@@ -26,6 +28,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from pg_server import PostgresServer, start_server
+
+if TYPE_CHECKING:
+    from dataproducts_pipeline.spark_server import SparkServer
 
 REPO = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).parent / "dbt"
@@ -144,6 +149,19 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     server = start_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_server() -> Iterator[SparkServer]:
+    """One Spark JVM for the whole session: local[2], 2 shuffle partitions, 2g of driver
+    memory; stopped with the session (and by its watchdog on any other exit path)."""
+    from dataproducts_pipeline.spark_server import start_server as start_spark
+
+    server = start_spark(cores=2, shuffle_partitions=2, driver_memory="2g")
     try:
         yield server
     finally:

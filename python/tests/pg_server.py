@@ -7,28 +7,27 @@ its directory removed) when the session ends.
 
 The server never outlives the test process, however that ends (normal exit, a crash,
 SIGTERM, SIGINT, even SIGKILL): ``postgres`` runs in the foreground (not daemonized by
-``pg_ctl``) under a small watchdog process, a child of the tests. The kernel sends the
-watchdog SIGTERM when the tests' process dies (Linux ``PR_SET_PDEATHSIG``); it then stops
-the server (immediate shutdown) and removes the directory. The server itself gets SIGKILL
-should the watchdog die first.
+``pg_ctl``) under the watchdog of :mod:`dataproducts_pipeline.watchdog`, a child of the
+tests. The kernel sends the watchdog SIGTERM when the tests' process dies (Linux
+``PR_SET_PDEATHSIG``); it then stops the server (immediate shutdown) and removes the
+directory. The server itself gets SIGKILL should the watchdog die first.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from dataproducts_pipeline.watchdog import free_port, start_watched, stop_watched
 
 PG_BIN_CANDIDATES = [
     os.environ.get("DATAPRODUCTS_PG_BIN", ""),
@@ -49,12 +48,6 @@ def find_pg_bin() -> Path:
         "PostgreSQL server binaries (initdb, pg_ctl) not found. Install the Debian package "
         "postgresql-15 or set DATAPRODUCTS_PG_BIN to the directory that holds them."
     )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -108,65 +101,8 @@ class PostgresServer:
 
     def stop(self) -> None:
         """Stop the server and remove its directory (idempotent)."""
-        if self.watchdog is not None and self.watchdog.poll() is None:
-            self.watchdog.send_signal(signal.SIGTERM)
-            try:
-                self.watchdog.wait(30)
-            except subprocess.TimeoutExpired:
-                self.watchdog.kill()
-                self.watchdog.wait()
+        stop_watched(self.watchdog, timeout=30)
         shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-#: The watchdog: drops to the server's user, ties itself to its parent (SIGTERM when the
-#: parent dies: set after the user change, which clears it), starts ``postgres`` in the
-#: foreground (SIGKILL when the watchdog dies), and on SIGTERM/SIGINT/SIGHUP, or when the
-#: server exits, stops it and removes the work directory.
-_WATCHDOG = r"""
-import ctypes, json, os, pwd, shutil, signal, subprocess, sys
-
-spec = json.loads(sys.argv[1])
-if spec["run_as"]:
-    pw = pwd.getpwnam(spec["run_as"])
-    os.setgroups([])
-    os.setgid(pw.pw_gid)
-    os.setuid(pw.pw_uid)
-libc = ctypes.CDLL(None, use_errno=True)
-libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
-stopping = []
-signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
-signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
-signal.signal(signal.SIGHUP, lambda *_: stopping.append(1))
-me = os.getpid()
-
-
-def tie():
-    libc.prctl(1, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != me:
-        os._exit(1)
-
-
-server = None
-if os.getppid() == spec["parent"]:  # else the parent died before prctl took effect
-    with open(spec["log"], "ab") as log:
-        server = subprocess.Popen(
-            spec["cmd"], stdout=log, stderr=subprocess.STDOUT, preexec_fn=tie,
-            start_new_session=True,
-        )
-    while not stopping and server.poll() is None:
-        try:
-            server.wait(0.5)
-        except subprocess.TimeoutExpired:
-            pass
-    if server.poll() is None:
-        server.send_signal(signal.SIGQUIT)  # immediate shutdown
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-shutil.rmtree(spec["workdir"], ignore_errors=True)
-"""
 
 
 def _run(cmd: list[str], run_as: str | None, check: bool = True) -> subprocess.CompletedProcess:
@@ -216,18 +152,14 @@ def start_server() -> PostgresServer:
         *("-c", "synchronous_commit=off", "-c", "full_page_writes=off"),
         *("-c", "max_connections=50", "-c", "shared_buffers=256MB", "-c", "work_mem=64MB"),
     ]
-    spec = {
-        "run_as": run_as,
-        "parent": os.getpid(),
-        "cmd": cmd,
-        "log": str(workdir / "server.log"),
-        "workdir": str(workdir),
-    }
-    watchdog = subprocess.Popen(
-        [sys.executable, "-c", _WATCHDOG, json.dumps(spec)],
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"},
-        cwd="/",
-        stdin=subprocess.DEVNULL,
+    # immediate shutdown (SIGQUIT): the data is thrown away anyway
+    watchdog = start_watched(
+        cmd,
+        workdir=workdir,
+        log=workdir / "server.log",
+        run_as=run_as,
+        stop_signal=signal.SIGQUIT,
+        stop_timeout=20,
     )
     server = PostgresServer(
         port=port, workdir=workdir, bin_dir=bin_dir, run_as=run_as, watchdog=watchdog

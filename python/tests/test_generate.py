@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from dataproducts.allocation import Registry, bucket
-from dataproducts.errors import ConfigurationError
+from dataproducts.errors import ConfigurationError, WarehouseError
 from dataproducts_pipeline.generate import BAD_ROW_KINDS, BAD_ROW_REASONS, PLANTED, generate
 from dataproducts_pipeline.generator.vocab import LANGUAGES, TIMEZONES
 from dataproducts_pipeline.raw_contract import ENUMS, RAW_TABLES
@@ -725,7 +725,7 @@ def test_each_bad_row_breaks_exactly_one_rule(dirty):
         ({"scale": "huge"}, "unknown scale"),
         ({"learners": 0}, "learners must be at least 1"),
         ({"bad_row_rate": 0.9}, "bad_row_rate"),
-        ({"target": "spark"}, "unknown target"),
+        ({"target": "oracle"}, "unknown target"),
     ],
 )
 def test_bad_arguments_are_clear_errors(tmp_path, kwargs, match):
@@ -747,6 +747,26 @@ def test_rerun_replaces_the_tables(tmp_path):
     assert con.execute("select count(*) from raw.learners").fetchone()[0] == 20
     assert report.bad_rows == {}
     con.close()
+
+
+def test_spark_target_without_a_server_fails_before_generating(tmp_path):
+    """No Thrift server listening: a WarehouseError saying what to do, and no file written
+    (the Spark round trip itself: test_spark_runtime.py)."""
+    from dataproducts_pipeline.watchdog import free_port
+
+    raw = tmp_path / "spark_raw"
+    server = {"host": "127.0.0.1", "port": free_port()}
+    with pytest.raises(WarehouseError, match=r"Spark Thrift server.*DATAPRODUCTS_SPARK_HOST"):
+        generate("tiny", target="spark", spark_server=server, spark_raw_dir=raw, progress=False)
+    assert not raw.exists()
+    with pytest.raises(ConfigurationError, match="quotes"):
+        generate(
+            "tiny",
+            target="spark",
+            spark_server=server,
+            spark_raw_dir=tmp_path / "it's",
+            progress=False,
+        )
 
 
 def test_postgres_round_trip(request, tiny):

@@ -1,0 +1,298 @@
+"""A local Spark Thrift server (HiveServer2): what dbt's target ``spark`` connects to.
+
+dbt-spark's ``method: thrift`` is how a team points dbt at its cluster's Thrift server;
+here the same protocol reaches a local Spark started from the ``pyspark`` wheel (the
+``spark`` extra; Java 17 or later). The wheel ships the Thrift server's jar
+(``spark-hive-thriftserver``) but not ``sbin/start-thriftserver.sh``, so
+:func:`start_server` runs ``spark-submit --class ...HiveThriftServer2`` itself:
+
+- ``local[2]`` (``cores``), small shuffle partitions, the driver's memory bounded;
+- the warehouse directory, an embedded Derby metastore, Spark's scratch space and the log
+  in a work directory it owns (a fresh temporary one by default);
+- session time zone UTC: the raw contract's timestamps are UTC (Spark's ``timestamp``
+  then reads as the naive UTC time DuckDB and PostgreSQL store);
+- statements run synchronously (``spark.sql.hive.thriftServer.async=false``): dbt-spark
+  polls an asynchronous statement every ``poll_interval`` seconds (5 by default), which
+  would add seconds to every short statement of a build;
+- listens on 127.0.0.1 only, on a free port, without authentication (dbt's ``auth`` unset:
+  SASL PLAIN with any user name).
+
+The server never outlives the process that started it (a normal end, Ctrl-C, SIGTERM, a
+crash, SIGKILL): the JVM runs under the watchdog of :mod:`dataproducts_pipeline.watchdog`,
+which stops it (SIGTERM, then SIGKILL after 30 s) and removes the work directory.
+:func:`start_server` returns once the server answers a query over Thrift.
+
+``python -m dataproducts_pipeline.spark_server`` starts one in the foreground and prints
+the variables (``DATAPRODUCTS_SPARK_HOST``, ``_PORT``, ``_USER``) that point dbt
+(``--target spark``) and ``dataproducts generate --target spark`` at it; Ctrl-C stops it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dataproducts.errors import ConfigurationError, WarehouseError
+
+from .watchdog import free_port, start_watched, stop_watched
+
+if TYPE_CHECKING:
+    import subprocess
+
+THRIFT_SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
+#: The user name the local server is given (it does not check it).
+DEFAULT_USER = "dataproducts"
+
+
+def spark_home() -> Path:
+    """Spark's installation: the ``pyspark`` package directory (bin/, jars/)."""
+    try:
+        import pyspark
+    except ImportError as exc:
+        raise ConfigurationError(
+            "pyspark is not installed: install the spark extra "
+            "(pip install -c constraints.txt -e '.[pipeline,spark]', as make does)."
+        ) from exc
+    home = Path(pyspark.__file__).resolve().parent
+    if not (home / "bin" / "spark-submit").exists():
+        raise ConfigurationError(f"pyspark at {home} has no bin/spark-submit")
+    return home
+
+
+def find_java() -> Path:
+    """The ``java`` Spark will run: ``$JAVA_HOME/bin/java``, else the one on ``PATH``."""
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").exists():
+        return Path(java_home) / "bin" / "java"
+    found = shutil.which("java")
+    if found:
+        return Path(found)
+    raise ConfigurationError(
+        "java not found: Spark needs a Java runtime, 17 or later (Debian package "
+        "openjdk-17-jre-headless; make installs it when run as root), on PATH or in JAVA_HOME."
+    )
+
+
+@dataclass
+class SparkServer:
+    """A running local Thrift server. ``env`` holds the variables
+    (``DATAPRODUCTS_SPARK_HOST``, ...) that point profiles.yml's target ``spark`` at it."""
+
+    port: int
+    workdir: Path
+    host: str = "127.0.0.1"
+    user: str = DEFAULT_USER
+    #: Seconds from launching the JVM to the first answered query.
+    startup_seconds: float = 0.0
+    watchdog: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "DATAPRODUCTS_SPARK_HOST": self.host,
+            "DATAPRODUCTS_SPARK_PORT": str(self.port),
+            "DATAPRODUCTS_SPARK_USER": self.user,
+        }
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "server.log"
+
+    @property
+    def jvm_pid(self) -> int | None:
+        """The server JVM's pid (None before the watchdog has started it)."""
+        try:
+            return int((self.workdir / "server.pid").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def connect(self) -> Any:
+        """A PyHive connection (DB-API) to the server."""
+        return connect(self.host, self.port, self.user)
+
+    def stop(self) -> None:
+        """Stop the server and remove its work directory (idempotent)."""
+        stop_watched(self.watchdog, timeout=60)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> SparkServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def connect(host: str, port: int, user: str = DEFAULT_USER) -> Any:
+    """A PyHive connection to a Thrift server (what dbt-spark's ``method: thrift`` opens)."""
+    from pyhive import hive
+
+    return hive.connect(host=host, port=port, username=user)
+
+
+def start_server(
+    *,
+    port: int | None = None,
+    workdir: str | os.PathLike[str] | None = None,
+    cores: int = 2,
+    driver_memory: str = "2g",
+    shuffle_partitions: int = 2,
+    conf: dict[str, str] | None = None,
+    timeout: float = 300.0,
+) -> SparkServer:
+    """Start a local Spark Thrift server and wait until it answers (see the module doc).
+
+    ``workdir`` (created if missing, removed when the server stops) defaults to a fresh
+    temporary directory; ``conf`` adds or overrides Spark settings.
+    """
+    home = spark_home()
+    java = find_java()
+    work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="dataproducts-spark-"))
+    work = work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "tmp").mkdir(exist_ok=True)
+    port = port or free_port()
+    settings = {
+        "spark.master": f"local[{cores}]",
+        "spark.app.name": "dataproducts-thrift-server",
+        "spark.driver.memory": driver_memory,
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.driver.host": "127.0.0.1",
+        "spark.sql.shuffle.partitions": str(shuffle_partitions),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.warehouse.dir": str(work / "warehouse"),
+        "spark.local.dir": str(work / "tmp"),
+        "spark.ui.enabled": "false",
+        "spark.sql.hive.thriftServer.async": "false",
+        "spark.hadoop.javax.jdo.option.ConnectionURL": (
+            f"jdbc:derby:;databaseName={work / 'metastore_db'};create=true"
+        ),
+        "spark.driver.extraJavaOptions": (
+            f"-Dderby.system.home={work} -Djava.io.tmpdir={work / 'tmp'} -Duser.timezone=UTC"
+        ),
+        **(conf or {}),
+    }
+    cmd = [str(home / "bin" / "spark-submit"), "--class", THRIFT_SERVER_CLASS]
+    for key, value in settings.items():
+        cmd += ["--conf", f"{key}={value}"]
+    cmd += [
+        *("--hiveconf", f"hive.server2.thrift.port={port}"),
+        *("--hiveconf", "hive.server2.thrift.bind.host=127.0.0.1"),
+        "spark-internal",
+    ]
+    env = {
+        "PATH": f"{java.parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "SPARK_HOME": str(home),
+        "JAVA_HOME": str(java.resolve().parents[1]),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "SPARK_CONF_DIR": str(work / "conf"),  # none of the machine's spark-defaults
+        "HOME": str(work),
+        "LC_ALL": "C.UTF-8",
+        "TZ": "UTC",
+    }
+    (work / "conf").mkdir(exist_ok=True)
+    started = time.monotonic()
+    watchdog = start_watched(
+        cmd,
+        workdir=work,
+        log=work / "server.log",
+        env=env,
+        cwd=work,
+        stop_signal=signal.SIGTERM,
+        stop_timeout=30,
+        pidfile=work / "server.pid",
+    )
+    server = SparkServer(port=port, workdir=work, watchdog=watchdog)
+    atexit.register(server.stop)  # a fallback: the watchdog stops it anyway
+    try:
+        _wait_ready(server, timeout)
+    except BaseException as exc:
+        detail = _log_tail(server.log)
+        server.stop()
+        if isinstance(exc, Exception):
+            raise WarehouseError(f"the Spark Thrift server did not start: {exc}\n{detail}") from exc
+        raise
+    server.startup_seconds = time.monotonic() - started
+    return server
+
+
+def _wait_ready(server: SparkServer, timeout: float) -> None:
+    """Until a Thrift session opens and runs ``select 1`` (the first one warms Spark up)."""
+    import socket
+
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if server.watchdog is not None and server.watchdog.poll() is not None:
+            raise WarehouseError("the server exited")
+        try:
+            with socket.create_connection((server.host, server.port), timeout=1):
+                pass
+        except OSError as exc:
+            last = exc
+            time.sleep(0.5)
+            continue
+        try:
+            with (
+                contextlib.closing(server.connect()) as con,
+                contextlib.closing(con.cursor()) as cur,
+            ):
+                cur.execute("select 1")
+                cur.fetchall()
+            return
+        except Exception as exc:  # the port opens before the session service is ready
+            last = exc
+            time.sleep(0.5)
+    raise TimeoutError(f"no answer on {server.host}:{server.port} in {timeout:.0f} s ({last})")
+
+
+def _log_tail(log: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no server log)"
+
+
+def main() -> None:
+    """Start a server in the foreground; print the variables that point dbt at it."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=None, help="default: a free port")
+    parser.add_argument("--workdir", default=None, help="default: a temporary directory")
+    parser.add_argument("--driver-memory", default="2g")
+    parser.add_argument("--shuffle-partitions", type=int, default=2)
+    args = parser.parse_args()
+
+    def interrupted(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, interrupted)  # stop the server as Ctrl-C does
+    server = start_server(
+        port=args.port,
+        workdir=args.workdir,
+        driver_memory=args.driver_memory,
+        shuffle_partitions=args.shuffle_partitions,
+    )
+    print(f"Spark Thrift server ready in {server.startup_seconds:.1f} s (log: {server.log})")
+    for key, value in server.env.items():
+        print(f"export {key}={value}")
+    print("Ctrl-C stops it.", flush=True)
+    try:
+        while server.watchdog is not None and server.watchdog.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
