@@ -36,6 +36,9 @@ BUILD_ONLY = (
     "yaml",
     "agate",
     "jinja2",
+    "pyspark",
+    "pyhive",
+    "thrift",
 )
 
 #: Import name -> distribution name, where they differ.

@@ -28,7 +28,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 #: What reading needs, and what it must not install (the pipeline extra's).
 READER_DISTRIBUTIONS = {"duckdb", "pandas", "numpy", "pyarrow", "psycopg2-binary", "click"}
-PIPELINE_DISTRIBUTIONS = {"dbt-core", "great-expectations", "scipy", "implicit", "scikit-learn"}
+PIPELINE_DISTRIBUTIONS = {
+    "dbt-core",
+    "great-expectations",
+    "scipy",
+    "implicit",
+    "scikit-learn",
+    "pyspark",
+    "dbt-spark",
+}
 
 
 def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
