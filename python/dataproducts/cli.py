@@ -73,14 +73,15 @@ def _json_option(f: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")(f)
 
 
-def target_option(f: Any) -> Any:
-    return click.option(
-        "--target",
-        type=click.Choice(["dev", "postgres"]),
-        default="dev",
-        show_default=True,
-        help="dev: the DuckDB warehouse ($DATAPRODUCTS_DUCKDB); postgres: $DATAPRODUCTS_PG_*.",
-    )(f)
+def target_option(f: Any = None, *, spark: bool = False) -> Any:
+    """``--target``: dev or postgres, and spark for the commands that build on it."""
+    choices = ["dev", "postgres", *(["spark"] if spark else [])]
+    help_text = "dev: the DuckDB warehouse ($DATAPRODUCTS_DUCKDB); postgres: $DATAPRODUCTS_PG_*"
+    help_text += "; spark: the Thrift server of $DATAPRODUCTS_SPARK_*." if spark else "."
+    option = click.option(
+        "--target", type=click.Choice(choices), default="dev", show_default=True, help=help_text
+    )
+    return option(f) if f is not None else option
 
 
 #: The entry-point group through which the build side adds its commands.

@@ -25,6 +25,7 @@ from typing import Any
 
 from dataproducts.errors import BuildFailedError, ConfigurationError, WarehouseError
 from dataproducts.paths import REPO_ROOT, default_duckdb_path
+from dataproducts.snapshots import default_published_dir
 
 from .publish import (
     SnapshotInfo,
@@ -37,7 +38,7 @@ from .publish import (
 from .raw_contract import RAW_SCHEMA
 from .test_failures import failure_detail
 
-TARGETS = ("dev", "postgres")
+TARGETS = ("dev", "postgres", "spark")
 
 
 def dbt_executable() -> str:
@@ -447,8 +448,9 @@ def build(
     echo: Callable[[str], None] | None = None,
     on_step: Step | None = None,
 ) -> SnapshotInfo | None:
-    """``dbt build`` on ``target`` (``dev``: DuckDB; ``postgres``), the validation gate,
-    and publish; the new snapshot's info.
+    """``dbt build`` on ``target`` (``dev``: DuckDB; ``postgres``; ``spark``: the Thrift
+    server of ``$DATAPRODUCTS_SPARK_*``, published into the local DuckDB snapshots), the
+    validation gate, and publish; the new snapshot's info.
 
     Before any work: every setting is checked (:mod:`dataproducts.settings`), the dbt
     arguments, the warehouse and its raw tables, and the build lock is taken (another
@@ -470,6 +472,16 @@ def build(
     if target == "postgres":
         source: str | Path = postgres_dsn()
         lock = postgres_build_lock(str(source))
+    elif target == "spark":
+        from .generator.spark import server_from_env
+        from .spark_publish import spark_url
+
+        source = spark_url(**server_from_env())
+        # one build at a time into this machine's published directory (the lock file is
+        # beside it); builds from other machines on the same Spark are not seen
+        published = Path(published_dir) if published_dir else default_published_dir()
+        published.mkdir(parents=True, exist_ok=True)
+        lock = duckdb_build_lock(published / "spark")
     else:
         source = default_duckdb_path()
         try:  # before the lock file beside it: a warehouse without raw data gets nothing

@@ -111,7 +111,7 @@ def generate(**kwargs: Any) -> None:
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
-@target_option
+@target_option(spark=True)
 @click.option(
     "--keep",
     type=click.IntRange(min=1),
@@ -152,6 +152,7 @@ def build(
     Examples:
       dataproducts build
       dataproducts build --target postgres
+      dataproducts build --target spark             # the Spark Thrift server of $DATAPRODUCTS_SPARK_*
       dataproducts build -- --vars '{recommendations_k: 20}'
       dataproducts build --no-publish -- --select +recommendations
     """
@@ -176,7 +177,7 @@ def build(
 
 
 @click.command()
-@target_option
+@target_option(spark=True)
 @click.option("--keep", type=click.IntRange(min=1), help="Snapshots to keep [default: 5].")
 @click.option(
     "--target-path",
@@ -198,6 +199,7 @@ def publish(target: str, keep: int | None, target_path: str | None, partial: boo
       dbt build && dataproducts publish
       dataproducts publish --keep 10
       dataproducts publish --target postgres
+      dataproducts publish --target spark
     """
     from dataproducts import settings
     from dataproducts.paths import default_duckdb_path
@@ -208,6 +210,11 @@ def publish(target: str, keep: int | None, target_path: str | None, partial: boo
     settings.check(settings.for_target(target))
     if target == "postgres":
         source: Any = postgres_dsn()
+    elif target == "spark":
+        from .generator.spark import server_from_env
+        from .spark_publish import spark_url
+
+        source = spark_url(**server_from_env())
     else:
         source = default_duckdb_path()
         check_duckdb_warehouse(source, raw=False)

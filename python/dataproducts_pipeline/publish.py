@@ -76,6 +76,8 @@ from dataproducts.snapshots import (
     snapshot_ids,
 )
 
+from .spark_publish import is_spark
+
 #: Snapshots kept unless told otherwise.
 DEFAULT_KEEP = 5
 #: Format of the snapshot manifest; bumped on an incompatible change.
@@ -285,8 +287,10 @@ def publish(
 ) -> SnapshotInfo:
     """Publish the public marts (and seeds) of a built warehouse as the current snapshot.
 
-    ``source``: the DuckDB warehouse dbt built (default ``$DATAPRODUCTS_DUCKDB``) or a
-    PostgreSQL URL / libpq string. ``target_path``: dbt's target directory of that build
+    ``source``: the DuckDB warehouse dbt built (default ``$DATAPRODUCTS_DUCKDB``), a
+    PostgreSQL URL / libpq string, or the ``spark://user@host:port`` Thrift server of a
+    Spark build (its relations are read into a local DuckDB stage first, then published
+    into ``published_dir`` like a DuckDB build: :mod:`dataproducts_pipeline.spark_publish`). ``target_path``: dbt's target directory of that build
     (its ``manifest.json`` holds the contracts; default ``$DBT_TARGET_PATH`` or
     ``target/``). ``validate``: run the validation gate
     (:func:`dataproducts_pipeline.validation.validate_build`) on the copy before switching;
@@ -310,12 +314,59 @@ def publish(
             on_step=on_step,
             invocation=invocation,
         )
+    if source is not None and is_spark(source):
+        import tempfile
+
+        from .spark_publish import stage
+
+        published = Path(published_dir) if published_dir else default_published_dir()
+        with tempfile.TemporaryDirectory(prefix="dataproducts-spark-stage-") as tmp:
+            staged = Path(tmp) / "stage.duckdb"
+            stage(str(source), dbt_published_tables(manifest), staged)
+            (on_step or (lambda _name: None))("read from spark")
+            return _publish_duckdb_file(
+                staged,
+                manifest,
+                invocation,
+                published=published,
+                keep=keep,
+                validate=validate,
+                data_docs_dir=data_docs_dir,
+                on_step=on_step,
+                adapter="spark",
+                origin=str(source),
+            )
     warehouse = Path(source) if source is not None else default_duckdb_path()
     if not warehouse.is_file():
         raise WarehouseError(
             f"no DuckDB warehouse at {warehouse}: run `dataproducts build` (or `dbt build`)."
         )
-    published = Path(published_dir) if published_dir else default_published_dir(warehouse)
+    return _publish_duckdb_file(
+        warehouse,
+        manifest,
+        invocation,
+        published=Path(published_dir) if published_dir else default_published_dir(warehouse),
+        keep=keep,
+        validate=validate,
+        data_docs_dir=data_docs_dir,
+        on_step=on_step,
+    )
+
+
+def _publish_duckdb_file(
+    warehouse: Path,
+    manifest: Mapping[str, Any],
+    invocation: Mapping[str, Any],
+    *,
+    published: Path,
+    keep: int,
+    validate: bool,
+    data_docs_dir: str | Path | None,
+    on_step: Step | None,
+    adapter: str = "duckdb",
+    origin: str | None = None,
+) -> SnapshotInfo:
+    """Publish the relations of a DuckDB file (a DuckDB build, or a Spark build's stage)."""
     docs_dir = Path(data_docs_dir) if data_docs_dir else published.parent / "data_docs"
     step = on_step or (lambda _name: None)
     with _locked(published):
@@ -344,8 +395,11 @@ def publish(
                     else None
                 ),
                 step=step,
+                adapter=adapter,
             )
             snapshot["invocation"] = invocation
+            if origin is not None:
+                snapshot["source"] = origin
             (staging / MANIFEST_FILE).write_text(json.dumps(snapshot, indent=2, default=str))
             for name in (SNAPSHOT_FILE, MANIFEST_FILE):
                 os.chmod(staging / name, 0o444)
@@ -372,6 +426,7 @@ def _duckdb_copy(
     *,
     gate: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None,
     step: Step | None = None,
+    adapter: str = "duckdb",
 ) -> dict[str, Any]:
     """Copy every published relation into a new DuckDB file; the snapshot's manifest.
 
@@ -389,10 +444,10 @@ def _duckdb_copy(
     import duckdb
 
     info = _dbt_info(dbt_manifest)
-    if info.get("adapter_type") not in (None, "duckdb"):
+    if info.get("adapter_type") not in (None, adapter):
         raise PublishError(
-            f"the dbt manifest is from a {info['adapter_type']} build, not DuckDB: pass the "
-            "target directory of the DuckDB build (or publish to PostgreSQL)."
+            f"the dbt manifest is from a {info['adapter_type']} build, not {adapter}: pass "
+            "the target directory of that build (or publish to its engine)."
         )
     specs = dbt_published_tables(dbt_manifest)
     created_at = datetime.now(UTC)
