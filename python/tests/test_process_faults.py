@@ -371,7 +371,8 @@ def test_generate_checks_its_memory_setting(
 def test_every_setting_read_anywhere_is_checked() -> None:
     """The settings table knows every DATAPRODUCTS_* variable the package, profiles.yml,
     the Makefile and the README mention (but DATAPRODUCTS_SOURCE, a reader's --source
-    option, and DATAPRODUCTS_PG_BIN, the tests' own)."""
+    option, DATAPRODUCTS_PG_BIN, the tests' own, and the families DATAPRODUCTS_PG_*
+    and DATAPRODUCTS_SPARK_* named as such)."""
     import re
 
     from dataproducts.settings import SETTINGS
@@ -387,7 +388,12 @@ def test_every_setting_read_anywhere_is_checked() -> None:
         ]
     )
     mentioned = set(re.findall(r"DATAPRODUCTS_[A-Z_]*[A-Z]", text))
-    mentioned -= {"DATAPRODUCTS_SOURCE", "DATAPRODUCTS_PG_BIN", "DATAPRODUCTS_PG"}
+    mentioned -= {
+        "DATAPRODUCTS_SOURCE",
+        "DATAPRODUCTS_PG_BIN",
+        "DATAPRODUCTS_PG",
+        "DATAPRODUCTS_SPARK",
+    }
     assert mentioned <= set(SETTINGS), mentioned - set(SETTINGS)
 
 
