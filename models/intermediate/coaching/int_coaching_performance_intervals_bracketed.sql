@@ -27,8 +27,8 @@ counts as (
 interval_levels as (
 
     select
-        bound,
-        probability
+        levels.bound,
+        levels.probability
     from (
         values
         ('lower', {{ (1 - level) / 2 }}),

@@ -277,7 +277,8 @@ list_stats as (
             case
                 when training_course_counts.n_learners is null then cast(0 as {{ dataproducts_type('double') }})
                 else -ln(
-                        cast(training_course_counts.n_learners as {{ dataproducts_type('double') }}) / training_pairs.n_pairs
+                        cast(training_course_counts.n_learners as {{ dataproducts_type('double') }})
+                        / training_pairs.n_pairs
                     ) / ln(cast(2 as {{ dataproducts_type('double') }}))
             end
         ) as novelty_sum,
@@ -314,7 +315,8 @@ final as (
         / nullif(catalog.n_courses, 0) as catalog_coverage,
         cast(list_stats.novelty_sum as {{ dataproducts_type('double') }}) / list_stats.n_rows as novelty,
         cast(list_stats.n_backfilled as {{ dataproducts_type('double') }}) / list_stats.n_rows as share_backfilled,
-        cast(coalesce(baseline_metrics.precision_at_k, 0) as {{ dataproducts_type('double') }}) as baseline_precision_at_k,
+        cast(coalesce(baseline_metrics.precision_at_k, 0) as {{ dataproducts_type('double') }})
+            as baseline_precision_at_k,
         cast(coalesce(baseline_metrics.recall_at_k, 0) as {{ dataproducts_type('double') }}) as baseline_recall_at_k,
         cast(coalesce(baseline_metrics.ndcg_at_k, 0) as {{ dataproducts_type('double') }}) as baseline_ndcg_at_k,
         cast(coalesce(baseline_metrics.map_at_k, 0) as {{ dataproducts_type('double') }}) as baseline_map_at_k,
