@@ -129,10 +129,41 @@
     SELECT of the key_columns, alpha, beta, probability and `quantile`.
 -#}
 {% macro coaching_beta_quantile(points_relation, key_columns, coarse_points=64, newton_steps=6) -%}
-    {%- set ab = "(quantile_params.alpha + quantile_params.beta)" -%}
-    {%- set cut_keys = ['param_alpha', 'param_beta', 'quantile_cut'] -%}
     with
 
+    {{ coaching_beta_quantile_start_ctes(points_relation, key_columns, coarse_points) }},
+    {{ coaching_beta_quantile_step_ctes(key_columns, 1, newton_steps) }}
+
+    select
+        {%- for key in key_columns %}
+        {{ key }},
+        {%- endfor %}
+        alpha,
+        beta,
+        probability,
+        x as quantile
+    from quantile_step_{{ newton_steps }}
+{%- endmacro %}
+
+
+{#-
+    The same computation split in two statements, for engines whose analyzer
+    cannot take the whole chain of Newton steps in one (Spark stops at its
+    iteration limit): a model lists, among its own top-level CTEs (not inside a
+    nested WITH, which Spark analyzes far less well),
+    coaching_beta_quantile_start_ctes and coaching_beta_quantile_step_ctes(1, k)
+    and materializes quantile_step_k (key columns, alpha, beta, probability,
+    ln_beta_function, bracket_lo, bracket_hi, x); a second model defines
+    `quantile_step_0 as (select * from <that model>)` and
+    coaching_beta_quantile_step_ctes(1, newton_steps - k). The result is exactly
+    coaching_beta_quantile's (int_coaching_performance_intervals_bracketed and
+    coaching_message_performance).
+-#}
+
+{#- The CTEs of coaching_beta_quantile up to quantile_step_0 (bracket and first estimate). -#}
+{% macro coaching_beta_quantile_start_ctes(points_relation, key_columns, coarse_points=64) -%}
+    {%- set ab = "(quantile_params.alpha + quantile_params.beta)" -%}
+    {%- set cut_keys = ['param_alpha', 'param_beta', 'quantile_cut'] -%}
     -- the coarse cuts depend on (alpha, beta) only: computed once per pair
     quantile_params as (
 
@@ -232,7 +263,9 @@
             quantile_cut_intervals.x_hi as bracket_hi,
             quantile_cut_intervals.x_lo
             + (quantile_points.probability - quantile_cut_intervals.cdf_lo)
-            / (quantile_cut_intervals.cdf_hi - quantile_cut_intervals.cdf_lo)
+            -- never 0 in the result (cdf_lo <= probability < cdf_hi), but an engine may
+            -- evaluate it before the join's condition (Spark, in ANSI mode, then raises)
+            / nullif(quantile_cut_intervals.cdf_hi - quantile_cut_intervals.cdf_lo, 0.0)
             * (quantile_cut_intervals.x_hi - quantile_cut_intervals.x_lo) as x
         from {{ points_relation }} as quantile_points
         inner join quantile_cut_intervals
@@ -241,8 +274,14 @@
                 and quantile_cut_intervals.cdf_lo <= quantile_points.probability
                 and quantile_cut_intervals.cdf_hi > quantile_points.probability
 
-    ),
-    {%- for step in range(1, newton_steps + 1) %}
+    )
+{%- endmacro %}
+
+
+{#- The CTEs quantile_step_<first_step> .. quantile_step_<last_step> of coaching_beta_quantile
+    (each a safeguarded Newton step on the one before; quantile_step_<first_step - 1> must exist). -#}
+{% macro coaching_beta_quantile_step_ctes(key_columns, first_step, last_step) -%}
+    {%- for step in range(first_step, last_step + 1) %}
         {%- set previous = 'quantile_step_' ~ (step - 1) %}
 
     quantile_step_{{ step }}_cdfs as (
@@ -315,14 +354,4 @@
 
     ){{ "," if not loop.last }}
     {%- endfor %}
-
-    select
-        {%- for key in key_columns %}
-        {{ key }},
-        {%- endfor %}
-        alpha,
-        beta,
-        probability,
-        x as quantile
-    from quantile_step_{{ newton_steps }}
 {%- endmacro %}

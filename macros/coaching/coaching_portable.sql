@@ -55,6 +55,16 @@
     (select name from pg_timezone_names())
 {%- endmacro %}
 
+{#- Spark has no zone catalogue: the IANA names of the tz database dbt's Jinja ships
+    (pytz), those Java also knows being what from_utc_timestamp accepts. -#}
+{% macro spark__coaching_timezone_names() -%}
+    (select name from values
+        {%- for zone in modules.pytz.all_timezones %}
+        ('{{ zone }}'){{ "," if not loop.last }}
+        {%- endfor %}
+        as known_zones (name))
+{%- endmacro %}
+
 
 {#- The first 8 hex digits of an MD5 digest as an integer (0 .. 2^32 - 1). -#}
 {% macro coaching_md5_prefix_int(text_sql) -%}
@@ -85,7 +95,7 @@
         {%- if not loop.first %}{% do pieces.append("'|'") %}{% endif -%}
         {%- do pieces.append("cast(" ~ part ~ " as " ~ dbt.type_string() ~ ")") -%}
     {%- endfor -%}
-    (cast({{ coaching_md5_prefix_int(dbt.concat(pieces)) }} as double precision) / 4294967296.0)
+    (cast({{ coaching_md5_prefix_int(dbt.concat(pieces)) }} as {{ dataproducts_type('double') }}) / 4294967296.0)
 {%- endmacro %}
 
 
@@ -103,7 +113,7 @@
 {%- endmacro %}
 
 {% macro spark__coaching_join_integer_range(lo_sql, hi_sql, alias, column) -%}
-    lateral view explode(sequence(cast({{ lo_sql }} as bigint), cast({{ hi_sql }} as bigint))) {{ alias }} as {{ column }}
+    lateral view explode({{ spark__coaching_integer_array(lo_sql, hi_sql) }}) {{ alias }} as {{ column }}
 {%- endmacro %}
 
 
@@ -128,5 +138,15 @@
 {%- endmacro %}
 
 {% macro spark__coaching_integer_series(lo_sql, hi_sql) -%}
-    explode(sequence(cast({{ lo_sql }} as bigint), cast({{ hi_sql }} as bigint)))
+    explode({{ spark__coaching_integer_array(lo_sql, hi_sql) }})
+{%- endmacro %}
+
+{#- Spark: the integers lo..hi as an array, empty when lo > hi (sequence(5, 3) counts
+    down) or either bound is null. -#}
+{% macro spark__coaching_integer_array(lo_sql, hi_sql) -%}
+    case
+        when cast({{ lo_sql }} as bigint) <= cast({{ hi_sql }} as bigint)
+            then sequence(cast({{ lo_sql }} as bigint), cast({{ hi_sql }} as bigint))
+        else cast(array() as array<bigint>)
+    end
 {%- endmacro %}

@@ -56,13 +56,28 @@
     PostgreSQL): see coaching_inert_character_class.
 -#}
 {% macro coaching_inert_text(text_sql) -%}
-    regexp_replace(
-        regexp_replace(
-            regexp_replace(
-                {{ text_sql }},
-                '{{ coaching_inert_character_class(coaching_space_ranges()) }}', ' ', 'g'),
-            '{{ coaching_inert_character_class(coaching_invisible_ranges()) }}', '', 'g'),
-        '  +', ' ', 'g')
+    {{ coaching_regexp_replace_all(
+        coaching_regexp_replace_all(
+            coaching_regexp_replace_all(
+                text_sql,
+                "'" ~ coaching_inert_character_class(coaching_space_ranges()) ~ "'", "' '"),
+            "'" ~ coaching_inert_character_class(coaching_invisible_ranges()) ~ "'", "''"),
+        "'  +'", "' '") }}
+{%- endmacro %}
+
+
+{#- Every match of a pattern (a SQL string literal) replaced. -#}
+{% macro coaching_regexp_replace_all(text_sql, pattern_sql, replacement_sql) -%}
+    {{ return(adapter.dispatch('coaching_regexp_replace_all')(text_sql, pattern_sql, replacement_sql)) }}
+{%- endmacro %}
+
+{% macro default__coaching_regexp_replace_all(text_sql, pattern_sql, replacement_sql) -%}
+    regexp_replace({{ text_sql }}, {{ pattern_sql }}, {{ replacement_sql }}, 'g')
+{%- endmacro %}
+
+{#- Spark: regexp_replace replaces every match (its fourth argument is a position). -#}
+{% macro spark__coaching_regexp_replace_all(text_sql, pattern_sql, replacement_sql) -%}
+    regexp_replace({{ text_sql }}, {{ pattern_sql }}, {{ replacement_sql }})
 {%- endmacro %}
 
 
@@ -121,6 +136,20 @@
         {%- set escaped = [] -%}
         {%- for bound in hex_range.split('-') -%}
             {%- do escaped.append('\\x{' ~ bound ~ '}') -%}
+        {%- endfor -%}
+        {%- do parts.append(escaped | join('-')) -%}
+    {%- endfor -%}
+    {{- '[' ~ parts | join('') ~ ']' -}}
+{%- endmacro %}
+
+{% macro spark__coaching_inert_character_class(hex_ranges) -%}
+    {#- Spark (Java regex): \x{HHHH} escapes as on DuckDB, the backslash doubled because
+        Spark SQL string literals unescape it. -#}
+    {%- set parts = [] -%}
+    {%- for hex_range in hex_ranges -%}
+        {%- set escaped = [] -%}
+        {%- for bound in hex_range.split('-') -%}
+            {%- do escaped.append('\\\\x{' ~ bound ~ '}') -%}
         {%- endfor -%}
         {%- do parts.append(escaped | join('-')) -%}
     {%- endfor -%}

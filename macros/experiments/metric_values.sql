@@ -15,7 +15,7 @@
     (case {{ aggregation }}
         when 'count' then 1.0
         when 'any' then 1.0
-        when 'sum_score' then coalesce(cast({{ score }} as double precision), 0.0)
+        when 'sum_score' then coalesce(cast({{ score }} as {{ dataproducts_type('double') }}), 0.0)
         when 'count_passed' then
             case when {{ score }} is not null and {{ passing_score }} is not null
                 and {{ score }} >= {{ passing_score }} then 1.0 else 0.0 end
@@ -27,6 +27,6 @@
     (case
         when {{ aggregation }} is null then null
         when {{ aggregation }} = 'any' then case when coalesce({{ matched_events }}, 0) > 0 then 1.0 else 0.0 end
-        else coalesce(cast({{ summed }} as double precision), 0.0)
+        else coalesce(cast({{ summed }} as {{ dataproducts_type('double') }}), 0.0)
     end)
 {%- endmacro %}

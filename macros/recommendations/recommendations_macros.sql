@@ -4,9 +4,9 @@
     {%- set weights = var('recommendations_event_weights') -%}
     case {{ event_type_column }}
     {%- for event_type, weight in weights.items() | sort %}
-        when '{{ event_type }}' then cast({{ weight }} as double precision)
+        when '{{ event_type }}' then cast({{ weight }} as {{ dataproducts_type('double') }})
     {%- endfor %}
-        else cast(0 as double precision)
+        else cast(0 as {{ dataproducts_type('double') }})
     end
 {%- endmacro %}
 
@@ -17,9 +17,9 @@
         {{ exceptions.raise_compiler_error("var recommendations_half_life_days must be a positive number of days, got " ~ half_life) }}
     {%- endif -%}
     power(
-        cast(0.5 as double precision),
-        cast({{ dbt.datediff(occurred_at, as_of, 'second') }} as double precision)
-        / cast({{ 86400 * (half_life | float) }} as double precision)
+        cast(0.5 as {{ dataproducts_type('double') }}),
+        cast({{ dbt.datediff(occurred_at, as_of, 'second') }} as {{ dataproducts_type('double') }})
+        / cast({{ 86400 * (half_life | float) }} as {{ dataproducts_type('double') }})
     )
 {%- endmacro %}
 
@@ -27,14 +27,14 @@
 {% macro recommendations_similarity(n_both, n_first, n_second, method=none) -%}
     {%- set method = method or var('recommendations_similarity') -%}
     {%- if method == 'jaccard' -%}
-        cast({{ n_both }} as double precision)
-        / cast({{ n_first }} + {{ n_second }} - {{ n_both }} as double precision)
+        cast({{ n_both }} as {{ dataproducts_type('double') }})
+        / cast({{ n_first }} + {{ n_second }} - {{ n_both }} as {{ dataproducts_type('double') }})
     {%- elif method == 'lift' -%}
-        cast({{ n_both }} as double precision)
-        / (cast({{ n_first }} as double precision) * cast({{ n_second }} as double precision))
+        cast({{ n_both }} as {{ dataproducts_type('double') }})
+        / (cast({{ n_first }} as {{ dataproducts_type('double') }}) * cast({{ n_second }} as {{ dataproducts_type('double') }}))
     {%- elif method == 'cosine' -%}
-        cast({{ n_both }} as double precision)
-        / sqrt(cast({{ n_first }} as double precision) * cast({{ n_second }} as double precision))
+        cast({{ n_both }} as {{ dataproducts_type('double') }})
+        / sqrt(cast({{ n_first }} as {{ dataproducts_type('double') }}) * cast({{ n_second }} as {{ dataproducts_type('double') }}))
     {%- else -%}
         {{ exceptions.raise_compiler_error("var recommendations_similarity must be one of jaccard, lift, cosine; got '" ~ method ~ "'") }}
     {%- endif -%}

@@ -18,10 +18,11 @@
 
 {% macro default__clean_raw_column(column_name, data_type, raw_types={}) -%}
     {%- set kind = raw_column_kind(column_name, data_type, raw_types) -%}
+    {%- set sql_type = dataproducts_sql_type(data_type) -%}
     {%- if normalized_type(data_type) == 'varchar' -%}
-        cast(trim(cast({{ column_name }} as {{ data_type }})) as {{ data_type }})
+        cast(trim(cast({{ column_name }} as {{ sql_type }})) as {{ sql_type }})
     {%- elif kind == 'same' -%}
-        cast({{ column_name }} as {{ data_type }})
+        cast({{ column_name }} as {{ sql_type }})
     {%- elif kind == 'timestamptz' -%}
         {{ timestamptz_to_utc(column_name) }}
     {%- else -%}
@@ -222,6 +223,7 @@
 {%- endmacro %}
 
 {% macro default__parse_raw_double(text_sql, data_type) -%}
+    {%- set data_type = dataproducts_sql_type(data_type) -%}
     {%- set pattern = '^[+-]?([0-9]{1,200}([.][0-9]{0,200})?|[.][0-9]{1,200})([eE][+-]?[0-9]{1,3})?$' -%}
     case
         when {{ raw_text_matches(text_sql, pattern) }}
@@ -236,6 +238,7 @@
 
 {#- DuckDB has no arbitrary-precision numeric: try_cast, then the same range. -#}
 {% macro duckdb__parse_raw_double(text_sql, data_type) -%}
+    {%- set data_type = dataproducts_sql_type(data_type) -%}
     {%- set pattern = '^[+-]?([0-9]{1,200}([.][0-9]{0,200})?|[.][0-9]{1,200})([eE][+-]?[0-9]{1,3})?$' -%}
     {%- set value = "try_cast(" ~ text_sql ~ " as " ~ data_type ~ ")" -%}
     case
@@ -244,6 +247,11 @@
                 or abs({{ value }}) between 2.2250738585072014e-308 and 1.7976931348623157e308)
             then {{ value }}
     end
+{%- endmacro %}
+
+{#- Spark: try_cast as on DuckDB (Spark's decimal cast would round or overflow). -#}
+{% macro spark__parse_raw_double(text_sql, data_type) -%}
+    {{ duckdb__parse_raw_double(text_sql, data_type) }}
 {%- endmacro %}
 
 
@@ -260,8 +268,23 @@
     timezone('UTC', {{ column_sql }})
 {%- endmacro %}
 
+{#- Spark's timestamp is an instant shown in the session time zone, which the spark
+    target sets to UTC: nothing to convert. -#}
+{% macro spark__timestamptz_to_utc(column_sql) -%}
+    cast({{ column_sql }} as timestamp)
+{%- endmacro %}
+
 
 {#- A validated timestamp text ending in an offset (Z, ±HH, ±HHMM, ±HH:MM), in UTC. -#}
 {% macro timestamp_text_with_offset_to_utc(text_sql) -%}
+    {{ return(adapter.dispatch('timestamp_text_with_offset_to_utc', 'dataproducts')(text_sql)) }}
+{%- endmacro %}
+
+{% macro default__timestamp_text_with_offset_to_utc(text_sql) -%}
     {{ timestamptz_to_utc("cast(replace(" ~ text_sql ~ ", 'T', ' ') as timestamp with time zone)") }}
+{%- endmacro %}
+
+{#- Spark casts a text with an offset to the instant it names (no zone-aware type). -#}
+{% macro spark__timestamp_text_with_offset_to_utc(text_sql) -%}
+    cast(replace({{ text_sql }}, 'T', ' ') as timestamp)
 {%- endmacro %}

@@ -40,3 +40,13 @@
         {%- endfor %}
     ) as {{ dbt.type_string() }})
 {%- endmacro %}
+
+
+{#- Spark: a JSON object too; null fields kept, as on DuckDB and PostgreSQL. -#}
+{% macro spark__raw_row_as_text(columns, relation_alias) -%}
+    to_json(named_struct(
+        {%- for column in columns %}
+        '{{ column }}', {{ relation_alias }}.{{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    ), map('ignoreNullFields', 'false'))
+{%- endmacro %}

@@ -7,7 +7,7 @@
 -#}
 
 {% macro stats_double(x) -%}
-    cast(({{ x }}) as double precision)
+    cast(({{ x }}) as {{ dataproducts_type('double') }})
 {%- endmacro %}
 
 
@@ -25,5 +25,5 @@
 
 {% macro stats_safe_divide(numerator, denominator) -%}
     {#- numerator / denominator as double precision, null when the denominator is 0 or null. -#}
-    (cast(({{ numerator }}) as double precision) / nullif(cast(({{ denominator }}) as double precision), 0.0))
+    (cast(({{ numerator }}) as {{ dataproducts_type('double') }}) / nullif(cast(({{ denominator }}) as {{ dataproducts_type('double') }}), 0.0))
 {%- endmacro %}

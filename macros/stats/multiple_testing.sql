@@ -28,10 +28,10 @@
         ranked.*,
         case when ranked.{{ p }} is null then null else
         {%- if method == 'holm' %}
-            max(least(1.0, cast(ranked.p_family_size - ranked.p_rank + 1 as double precision) * ranked.{{ p }}))
+            max(least(1.0, cast(ranked.p_family_size - ranked.p_rank + 1 as {{ dataproducts_type('double') }}) * ranked.{{ p }}))
                 over (partition by {{ part }} order by ranked.p_rank rows between unbounded preceding and current row)
         {%- else %}
-            min(least(1.0, cast(ranked.p_family_size as double precision) * ranked.{{ p }} / cast(ranked.p_rank as double precision)))
+            min(least(1.0, cast(ranked.p_family_size as {{ dataproducts_type('double') }}) * ranked.{{ p }} / cast(ranked.p_rank as {{ dataproducts_type('double') }})))
                 over (partition by {{ part }} order by ranked.p_rank rows between current row and unbounded following)
         {%- endif %}
         end as {{ output }}

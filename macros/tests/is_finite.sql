@@ -53,3 +53,8 @@ select * from final
 {% macro duckdb__dataproducts_is_finite_sql(expression) -%}
     isfinite(cast({{ expression }} as double))
 {%- endmacro %}
+
+{% macro spark__dataproducts_is_finite_sql(expression) -%}
+    {#- Spark: NaN = NaN is true, so not in () catches it (dbt's type_float is a 4-byte float on Spark). -#}
+    {{ expression }} not in (cast('NaN' as double), cast('Infinity' as double), cast('-Infinity' as double))
+{%- endmacro %}

@@ -50,6 +50,11 @@ EXPECTED: dict[str, tuple[str, int]] = {
     "expr_bad_orders_amount_nonneg": (FAIL, 1),
     # config where "id <> 3" removes the only failing row -> pass.
     "expr_bad_orders_amount_nonneg_where": (PASS, 0),
+    # --- contract_not_null ----------------------------------------------------------------
+    # id and amount declare not_null constraints (no contract: not enforced by the engine).
+    # good_orders: no nulls. bad_orders: amount is null for id 5 -> 1.
+    "cnn_good_orders": (PASS, 0),
+    "cnn_bad_orders": (FAIL, 1),
     # --- accepted_range -----------------------------------------------------------------
     # good_scores = 0, 50, 100, null: all in [0,100], all in (-1,101), all >= 0.
     "range_good_scores_0_100": (PASS, 0),
@@ -167,6 +172,7 @@ NAMED_ROWS: dict[str, list[str]] = {
 
 #: Every test macro must be proven on at least one good and one bad relation.
 MACRO_NAMES = {
+    "contract_not_null",
     "expression_is_true",
     "accepted_range",
     "unique_combination_of_columns",

@@ -168,7 +168,7 @@ final as (
         -- numerics
         cast(priority as integer) as priority,
         cast(cooldown_days as integer) as cooldown_days,
-        cast(expected_helpfulness as double precision) as expected_helpfulness,
+        cast(expected_helpfulness as {{ dataproducts_type('double') }}) as expected_helpfulness,
         module_number,
         days_inactive,
         days_to_target,

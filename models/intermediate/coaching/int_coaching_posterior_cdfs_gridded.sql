@@ -104,13 +104,13 @@ final as (
         cast(point_index as integer) as point_index,
 
         -- numerics
-        cast(x as double precision) as x,
+        cast(x as {{ dataproducts_type('double') }}) as x,
         -- running max: the CDF is non-decreasing; this removes rounding noise
         cast(max(cdf) over (
             partition by performance_key
             order by x, point_index
             rows between unbounded preceding and current row
-        ) as double precision) as cdf
+        ) as {{ dataproducts_type('double') }}) as cdf
     from cdfs
 
 )

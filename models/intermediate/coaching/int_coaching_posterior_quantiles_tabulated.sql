@@ -75,7 +75,7 @@ final as (
 
         -- numerics
         cast(levels.level_index as integer) as level_index,
-        cast(levels.quantile as double precision) as quantile
+        cast(levels.quantile as {{ dataproducts_type('double') }}) as quantile
     from levels
     inner join counts
         on levels.performance_key = counts.performance_key

@@ -138,9 +138,9 @@ final as (
 
         -- numerics
         cast(n_variants as integer) as n_variants,
-        cast(sampled_rate as double precision) as sampled_rate,
-        cast(u_draw as double precision) as u_draw,
-        cast(u_explore as double precision) as u_explore
+        cast(sampled_rate as {{ dataproducts_type('double') }}) as sampled_rate,
+        cast(u_draw as {{ dataproducts_type('double') }}) as u_draw,
+        cast(u_explore as {{ dataproducts_type('double') }}) as u_explore
     from chosen
     where
         (selection_method = 'only_variant')

@@ -175,7 +175,7 @@ final as (
 
         -- numerics
         ranked.module_rank,
-        cast(ranked.score as double precision) as score
+        cast(ranked.score as {{ dataproducts_type('double') }}) as score
     from ranked
     inner join courses as anchor_courses
         on ranked.anchor_course_id = anchor_courses.course_id

@@ -237,7 +237,7 @@ final as (
         cast(n_both as {{ dbt.type_bigint() }}) as n_both,
         cast(n_first as {{ dbt.type_bigint() }}) as n_first,
         cast(n_second as {{ dbt.type_bigint() }}) as n_second,
-        cast(similarity as double precision) as similarity,
+        cast(similarity as {{ dataproducts_type('double') }}) as similarity,
 
         -- strings
         cast('{{ var("recommendations_similarity") }}' as {{ dbt.type_string() }}) as method

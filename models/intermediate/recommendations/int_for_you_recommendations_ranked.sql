@@ -87,7 +87,7 @@ final as (
 
         -- numerics
         module_rank,
-        cast(score as double precision) as score
+        cast(score as {{ dataproducts_type('double') }}) as score
     from ranked
     where module_rank <= {{ var('recommendations_k') | int }}
 

@@ -146,7 +146,7 @@ final as (
         course_id,
 
         -- numerics
-        cast(affinity as double precision) as affinity,
+        cast(affinity as {{ dataproducts_type('double') }}) as affinity,
         cast(n_events as {{ dbt.type_bigint() }}) as n_events,
 
         -- booleans

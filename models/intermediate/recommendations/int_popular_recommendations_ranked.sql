@@ -157,7 +157,7 @@ final as (
 
         -- numerics
         module_rank,
-        cast(trending_learners as double precision) as score
+        cast(trending_learners as {{ dataproducts_type('double') }}) as score
     from ranked
     where module_rank <= {{ var('recommendations_k') | int }}
 

@@ -208,7 +208,7 @@ featurized as (
         coalesce(candidate_scores.sar_score, 0) as sar_score,
         coalesce(candidate_scores.item_similarity, 0) as item_similarity,
         coalesce(candidate_scores.als_score, 0) as als_score,
-        ln(1 + cast(coalesce(popularity.trending_learners, 0) as double precision))
+        ln(1 + cast(coalesce(popularity.trending_learners, 0) as {{ dataproducts_type('double') }}))
             as log_trending_learners,
         case when difficulty_levels.language = learners.language then 1 else 0 end
             as is_language_match,
@@ -260,14 +260,14 @@ final as (
         course_id,
 
         -- numerics (features)
-        cast(sar_score as double precision) as sar_score,
-        cast(item_similarity as double precision) as item_similarity,
-        cast(als_score as double precision) as als_score,
-        cast(log_trending_learners as double precision) as log_trending_learners,
-        cast(is_language_match as double precision) as is_language_match,
-        cast(is_domain_match as double precision) as is_domain_match,
-        cast(difficulty_step as double precision) as difficulty_step,
-        cast(is_next_in_specialization as double precision) as is_next_in_specialization,
+        cast(sar_score as {{ dataproducts_type('double') }}) as sar_score,
+        cast(item_similarity as {{ dataproducts_type('double') }}) as item_similarity,
+        cast(als_score as {{ dataproducts_type('double') }}) as als_score,
+        cast(log_trending_learners as {{ dataproducts_type('double') }}) as log_trending_learners,
+        cast(is_language_match as {{ dataproducts_type('double') }}) as is_language_match,
+        cast(is_domain_match as {{ dataproducts_type('double') }}) as is_domain_match,
+        cast(difficulty_step as {{ dataproducts_type('double') }}) as difficulty_step,
+        cast(is_next_in_specialization as {{ dataproducts_type('double') }}) as is_next_in_specialization,
 
         -- label
         enrolled_after

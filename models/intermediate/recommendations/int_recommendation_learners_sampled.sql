@@ -72,7 +72,7 @@ listed as (
         snapshots.snapshot_name,
         bucketed.learner_id,
         bucketed.sample_bucket < sample_bounds.bucket_bound as is_sampled,
-        cast(sample_bounds.bucket_bound as double precision) / 10000 as sample_share
+        cast(sample_bounds.bucket_bound as {{ dataproducts_type('double') }}) / 10000 as sample_share
     from bucketed
     inner join snapshots
         on bucketed.signed_up_at <= snapshots.as_of

@@ -147,18 +147,18 @@ final as (
         -- numerics
         cast(coached_learners as bigint) as coached_learners,
         cast(holdout_learners as bigint) as holdout_learners,
-        cast(coached_mean as double precision) as coached_mean,
-        cast(holdout_mean as double precision) as holdout_mean,
-        cast(coached_variance as double precision) as coached_variance,
-        cast(holdout_variance as double precision) as holdout_variance,
-        cast(absolute_difference as double precision) as absolute_difference,
-        cast(relative_lift as double precision) as relative_lift,
-        cast(standard_error as double precision) as standard_error,
-        cast(absolute_difference - z_critical * standard_error as double precision) as ci_lower,
-        cast(absolute_difference + z_critical * standard_error as double precision) as ci_upper,
-        cast(t_statistic as double precision) as t_statistic,
-        cast(degrees_of_freedom as double precision) as degrees_of_freedom,
-        cast(p_value as double precision) as p_value
+        cast(coached_mean as {{ dataproducts_type('double') }}) as coached_mean,
+        cast(holdout_mean as {{ dataproducts_type('double') }}) as holdout_mean,
+        cast(coached_variance as {{ dataproducts_type('double') }}) as coached_variance,
+        cast(holdout_variance as {{ dataproducts_type('double') }}) as holdout_variance,
+        cast(absolute_difference as {{ dataproducts_type('double') }}) as absolute_difference,
+        cast(relative_lift as {{ dataproducts_type('double') }}) as relative_lift,
+        cast(standard_error as {{ dataproducts_type('double') }}) as standard_error,
+        cast(absolute_difference - z_critical * standard_error as {{ dataproducts_type('double') }}) as ci_lower,
+        cast(absolute_difference + z_critical * standard_error as {{ dataproducts_type('double') }}) as ci_upper,
+        cast(t_statistic as {{ dataproducts_type('double') }}) as t_statistic,
+        cast(degrees_of_freedom as {{ dataproducts_type('double') }}) as degrees_of_freedom,
+        cast(p_value as {{ dataproducts_type('double') }}) as p_value
     from tested
 
 )

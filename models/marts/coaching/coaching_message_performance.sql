@@ -9,7 +9,9 @@
     Beta(1 + helpful, 1 + not_helpful) (uniform prior); its equal-tailed
     credible interval and P(rate < threshold) are computed exactly (macro
     coaching_beta_cdf; the interval end points by safeguarded Newton steps on
-    the exact CDF, macro coaching_beta_quantile, |error| < 1e-11). A row is
+    the exact CDF, |error| < 1e-11: the first three in
+    int_coaching_performance_intervals_bracketed, the last three here, macro
+    coaching_beta_quantile_step_ctes). A row is
     suppressed when P(rate < var coaching_suppression_threshold) > var
     coaching_suppression_probability with at least var
     coaching_suppression_min_responses votes; a variant is also suppressed
@@ -64,30 +66,22 @@ threshold_cdfs as (
 
 ),
 
-interval_levels as (
+-- the state after the first three Newton steps; the last three follow
+quantile_step_0 as (
 
-    select 'lower' as bound, {{ (1 - level) / 2 }} as probability
-    union all
-    select 'upper' as bound, {{ (1 + level) / 2 }} as probability
-
-),
-
-interval_points as (
-
-    select
-        counts.performance_key,
-        interval_levels.bound,
-        counts.posterior_alpha as alpha,
-        counts.posterior_beta as beta,
-        interval_levels.probability
-    from counts
-    cross join interval_levels
+    select * from {{ ref('int_coaching_performance_intervals_bracketed') }}
 
 ),
+
+{{ coaching_beta_quantile_step_ctes(['performance_key', 'bound'], 1, 3) }},
 
 interval_bounds as (
 
-    {{ coaching_beta_quantile('interval_points', ['performance_key', 'bound']) }}
+    select
+        performance_key,
+        bound,
+        x as quantile
+    from quantile_step_3
 
 ),
 
@@ -134,18 +128,18 @@ final as (
         cast(scored.n_dismissed as bigint) as n_dismissed,
         cast(scored.n_engaged as bigint) as n_engaged,
         cast(scored.n_votes as bigint) as n_votes,
-        cast({{ stats_safe_divide('scored.n_engaged', 'scored.n_deliveries') }} as double precision)
+        cast({{ stats_safe_divide('scored.n_engaged', 'scored.n_deliveries') }} as {{ dataproducts_type('double') }})
             as engagement_rate,
-        cast({{ stats_safe_divide('scored.n_helpful', 'scored.n_votes') }} as double precision)
+        cast({{ stats_safe_divide('scored.n_helpful', 'scored.n_votes') }} as {{ dataproducts_type('double') }})
             as helpfulness_rate,
         cast(scored.posterior_alpha as bigint) as posterior_alpha,
         cast(scored.posterior_beta as bigint) as posterior_beta,
         cast({{ stats_safe_divide(
             'scored.posterior_alpha', 'scored.posterior_alpha + scored.posterior_beta'
-        ) }} as double precision) as posterior_mean,
-        cast(scored.credible_interval_lower as double precision) as credible_interval_lower,
-        cast(scored.credible_interval_upper as double precision) as credible_interval_upper,
-        cast(scored.p_below_threshold as double precision) as p_below_threshold,
+        ) }} as {{ dataproducts_type('double') }}) as posterior_mean,
+        cast(scored.credible_interval_lower as {{ dataproducts_type('double') }}) as credible_interval_lower,
+        cast(scored.credible_interval_upper as {{ dataproducts_type('double') }}) as credible_interval_upper,
+        cast(scored.p_below_threshold as {{ dataproducts_type('double') }}) as p_below_threshold,
 
         -- booleans
         cast(scored.is_suppressed_by_own_feedback as boolean) as is_suppressed_by_own_feedback,

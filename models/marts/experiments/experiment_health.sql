@@ -85,7 +85,7 @@ arm_expectations as (
     select
         arm_counts.*,
         sum(arm_counts.units) over (partition by arm_counts.experiment_id) as total_units,
-        cast(sum(arm_counts.units) over (partition by arm_counts.experiment_id) as double precision)
+        cast(sum(arm_counts.units) over (partition by arm_counts.experiment_id) as {{ dataproducts_type('double') }})
         * arm_counts.weight as expected_units
     from arm_counts
 
@@ -130,13 +130,13 @@ final as (
 
     select
         -- ids
-        cast(experiments.experiment_id as varchar) as experiment_id,
+        cast(experiments.experiment_id as {{ dataproducts_type('string') }}) as experiment_id,
 
         -- strings
-        cast(experiments.name as varchar) as experiment_name,
-        cast(experiments.status as varchar) as status,
-        cast(experiments.primary_metric as varchar) as primary_metric,
-        cast(coalesce(srm_tested.units_by_variant, '') as varchar) as units_by_variant,
+        cast(experiments.name as {{ dataproducts_type('string') }}) as experiment_name,
+        cast(experiments.status as {{ dataproducts_type('string') }}) as status,
+        cast(experiments.primary_metric as {{ dataproducts_type('string') }}) as primary_metric,
+        cast(coalesce(srm_tested.units_by_variant, '') as {{ dataproducts_type('string') }}) as units_by_variant,
 
         -- exposure counts
         cast(coalesce(exposure_counts.exposures_logged, 0) as bigint) as exposures_logged,
@@ -149,20 +149,20 @@ final as (
         cast(coalesce(exposure_counts.allocation_mismatches, 0) as bigint) as allocation_mismatches,
         cast(
             {{ stats_safe_divide('exposure_counts.allocation_mismatches', 'exposure_counts.exposures_logged') }}
-            as double precision
+            as {{ dataproducts_type('double') }}
         ) as allocation_mismatch_share,
 
         -- multiple exposures (share of learners exposed in the window)
         cast(coalesce(exposure_counts.multiple_variant_learners, 0) as bigint) as multiple_variant_learners,
         cast(
             {{ stats_safe_divide('exposure_counts.multiple_variant_learners', 'exposure_counts.learners_exposed') }}
-            as double precision
+            as {{ dataproducts_type('double') }}
         ) as multiple_variant_share,
 
         -- sample-ratio mismatch
-        cast(srm_tested.srm_chi_square as double precision) as srm_chi_square,
+        cast(srm_tested.srm_chi_square as {{ dataproducts_type('double') }}) as srm_chi_square,
         cast(srm_tested.srm_degrees_of_freedom as bigint) as srm_degrees_of_freedom,
-        cast(srm_tested.srm_p_value as double precision) as srm_p_value,
+        cast(srm_tested.srm_p_value as {{ dataproducts_type('double') }}) as srm_p_value,
 
         -- time
         cast(greatest(

@@ -224,55 +224,55 @@ final as (
 
     select
         -- ids
-        cast(experiment_id as varchar) as experiment_id,
-        cast(metric_id as varchar) as metric_id,
-        cast(variant as varchar) as variant,
-        cast(control_variant as varchar) as control_variant,
+        cast(experiment_id as {{ dataproducts_type('string') }}) as experiment_id,
+        cast(metric_id as {{ dataproducts_type('string') }}) as metric_id,
+        cast(variant as {{ dataproducts_type('string') }}) as variant,
+        cast(control_variant as {{ dataproducts_type('string') }}) as control_variant,
 
         -- strings
-        cast(metric_type as varchar) as metric_type,
-        cast(direction as varchar) as direction,
-        cast('{{ method }}' as varchar) as correction_method,
+        cast(metric_type as {{ dataproducts_type('string') }}) as metric_type,
+        cast(direction as {{ dataproducts_type('string') }}) as direction,
+        cast('{{ method }}' as {{ dataproducts_type('string') }}) as correction_method,
 
         -- arms
         cast(control_units as bigint) as control_units,
         cast(treatment_units as bigint) as treatment_units,
-        cast(control_estimate as double precision) as control_mean,
-        cast(treatment_estimate as double precision) as treatment_mean,
-        cast(sqrt(control_unit_variance) as double precision) as control_std_dev,
-        cast(sqrt(treatment_unit_variance) as double precision) as treatment_std_dev,
+        cast(control_estimate as {{ dataproducts_type('double') }}) as control_mean,
+        cast(treatment_estimate as {{ dataproducts_type('double') }}) as treatment_mean,
+        cast(sqrt(control_unit_variance) as {{ dataproducts_type('double') }}) as control_std_dev,
+        cast(sqrt(treatment_unit_variance) as {{ dataproducts_type('double') }}) as treatment_std_dev,
 
         -- comparison
-        cast(absolute_difference as double precision) as absolute_difference,
-        cast(relative_lift as double precision) as relative_lift,
-        cast(relative_lift - z_critical * sqrt(relative_lift_variance) as double precision)
+        cast(absolute_difference as {{ dataproducts_type('double') }}) as absolute_difference,
+        cast(relative_lift as {{ dataproducts_type('double') }}) as relative_lift,
+        cast(relative_lift - z_critical * sqrt(relative_lift_variance) as {{ dataproducts_type('double') }})
             as relative_lift_ci_lower,
-        cast(relative_lift + z_critical * sqrt(relative_lift_variance) as double precision)
+        cast(relative_lift + z_critical * sqrt(relative_lift_variance) as {{ dataproducts_type('double') }})
             as relative_lift_ci_upper,
-        cast(standard_error as double precision) as standard_error,
-        cast(t_statistic as double precision) as t_statistic,
-        cast(degrees_of_freedom as double precision) as degrees_of_freedom,
-        cast(p_value as double precision) as p_value,
+        cast(standard_error as {{ dataproducts_type('double') }}) as standard_error,
+        cast(t_statistic as {{ dataproducts_type('double') }}) as t_statistic,
+        cast(degrees_of_freedom as {{ dataproducts_type('double') }}) as degrees_of_freedom,
+        cast(p_value as {{ dataproducts_type('double') }}) as p_value,
 
         -- CUPED
-        cast(case when is_cuped_applied then cuped_theta end as double precision) as cuped_theta,
-        cast(cuped_absolute_difference as double precision) as cuped_absolute_difference,
-        cast(cuped_relative_lift as double precision) as cuped_relative_lift,
-        cast(cuped_relative_lift - z_critical * sqrt(cuped_relative_lift_variance) as double precision)
+        cast(case when is_cuped_applied then cuped_theta end as {{ dataproducts_type('double') }}) as cuped_theta,
+        cast(cuped_absolute_difference as {{ dataproducts_type('double') }}) as cuped_absolute_difference,
+        cast(cuped_relative_lift as {{ dataproducts_type('double') }}) as cuped_relative_lift,
+        cast(cuped_relative_lift - z_critical * sqrt(cuped_relative_lift_variance) as {{ dataproducts_type('double') }})
             as cuped_relative_lift_ci_lower,
-        cast(cuped_relative_lift + z_critical * sqrt(cuped_relative_lift_variance) as double precision)
+        cast(cuped_relative_lift + z_critical * sqrt(cuped_relative_lift_variance) as {{ dataproducts_type('double') }})
             as cuped_relative_lift_ci_upper,
-        cast(cuped_p_value as double precision) as cuped_p_value,
+        cast(cuped_p_value as {{ dataproducts_type('double') }}) as cuped_p_value,
         cast(
             1.0 - {{ stats_safe_divide(
                 'cuped_standard_error * cuped_standard_error', 'standard_error * standard_error'
             ) }}
-            as double precision
+            as {{ dataproducts_type('double') }}
         ) as cuped_variance_reduction,
 
         -- decision
-        cast(decision_p_value as double precision) as decision_p_value,
-        cast(adjusted_p_value as double precision) as adjusted_p_value,
+        cast(decision_p_value as {{ dataproducts_type('double') }}) as decision_p_value,
+        cast(adjusted_p_value as {{ dataproducts_type('double') }}) as adjusted_p_value,
         cast(case when is_guardrail then 0 else p_family_size end as bigint) as family_size,
 
         -- booleans

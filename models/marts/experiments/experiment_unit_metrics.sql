@@ -159,7 +159,7 @@ relevant_events as (
         event_type,
         score,
         occurred_at,
-        cast(null as double precision) as passing_score
+        cast(null as {{ dataproducts_type('double') }}) as passing_score
     from typed_events
     where score is null
 
@@ -274,24 +274,24 @@ final as (
 
     select
         -- ids
-        cast(experiment_id as varchar) as experiment_id,
+        cast(experiment_id as {{ dataproducts_type('string') }}) as experiment_id,
         cast(learner_id as bigint) as learner_id,
-        cast(metric_id as varchar) as metric_id,
+        cast(metric_id as {{ dataproducts_type('string') }}) as metric_id,
 
         -- strings
-        cast(variant as varchar) as variant,
-        cast(metric_type as varchar) as metric_type,
+        cast(variant as {{ dataproducts_type('string') }}) as variant,
+        cast(metric_type as {{ dataproducts_type('string') }}) as metric_type,
 
         -- numerics
-        cast(numerator_value as double precision) as numerator_value,
-        cast(denominator_value as double precision) as denominator_value,
+        cast(numerator_value as {{ dataproducts_type('double') }}) as numerator_value,
+        cast(denominator_value as {{ dataproducts_type('double') }}) as denominator_value,
         cast(
             case
                 when metric_type <> 'ratio' then numerator_value
                 when denominator_value > 0 then numerator_value / denominator_value
-            end as double precision
+            end as {{ dataproducts_type('double') }}
         ) as metric_value,
-        cast(covariate_value as double precision) as covariate_value,
+        cast(covariate_value as {{ dataproducts_type('double') }}) as covariate_value,
 
         -- booleans
         is_control,

@@ -137,7 +137,7 @@ ideal_dcg as (
 
     select
         truth_sizes.learner_id,
-        sum(1 / ln(cast(1 + positions.position as double precision))) as idcg
+        sum(1 / ln(cast(1 + positions.position as {{ dataproducts_type('double') }}))) as idcg
     from truth_sizes
     inner join positions
         on truth_sizes.n_relevant >= positions.position
@@ -170,8 +170,8 @@ hit_sums as (
         learner_id,
         module,
         count(*) as n_hits,
-        sum(1 / ln(cast(1 + recommendation_rank as double precision))) as dcg,
-        sum(cast(hit_number as double precision) / recommendation_rank) as precision_sum
+        sum(1 / ln(cast(1 + recommendation_rank as {{ dataproducts_type('double') }}))) as dcg,
+        sum(cast(hit_number as {{ dataproducts_type('double') }}) / recommendation_rank) as precision_sum
     from hits
     group by
         learner_id,
@@ -193,8 +193,8 @@ learner_metrics as (
     select
         listed.learner_id,
         listed.module,
-        cast(coalesce(hit_sums.n_hits, 0) as double precision) / {{ k }} as precision_at_k,
-        cast(coalesce(hit_sums.n_hits, 0) as double precision)
+        cast(coalesce(hit_sums.n_hits, 0) as {{ dataproducts_type('double') }}) / {{ k }} as precision_at_k,
+        cast(coalesce(hit_sums.n_hits, 0) as {{ dataproducts_type('double') }})
         / truth_sizes.n_relevant as recall_at_k,
         coalesce(hit_sums.dcg, 0) / ideal_dcg.idcg as ndcg_at_k,
         coalesce(hit_sums.precision_sum, 0)
@@ -275,10 +275,11 @@ list_stats as (
         count(distinct lists.course_id) as n_courses_recommended,
         sum(
             case
-                when training_course_counts.n_learners is null then cast(0 as double precision)
+                when training_course_counts.n_learners is null then cast(0 as {{ dataproducts_type('double') }})
                 else -ln(
-                        cast(training_course_counts.n_learners as double precision) / training_pairs.n_pairs
-                    ) / ln(cast(2 as double precision))
+                        cast(training_course_counts.n_learners as {{ dataproducts_type('double') }})
+                        / training_pairs.n_pairs
+                    ) / ln(cast(2 as {{ dataproducts_type('double') }}))
             end
         ) as novelty_sum,
         sum(case when lists.algorithm = 'popular_backfill' then 1 else 0 end) as n_backfilled
@@ -306,19 +307,20 @@ final as (
         -- numerics
         cast({{ k }} as integer) as k,
         cast(coalesce(module_metrics.n_learners, 0) as integer) as n_learners_evaluated,
-        cast(coalesce(module_metrics.precision_at_k, 0) as double precision) as precision_at_k,
-        cast(coalesce(module_metrics.recall_at_k, 0) as double precision) as recall_at_k,
-        cast(coalesce(module_metrics.ndcg_at_k, 0) as double precision) as ndcg_at_k,
-        cast(coalesce(module_metrics.map_at_k, 0) as double precision) as map_at_k,
-        cast(list_stats.n_courses_recommended as double precision)
+        cast(coalesce(module_metrics.precision_at_k, 0) as {{ dataproducts_type('double') }}) as precision_at_k,
+        cast(coalesce(module_metrics.recall_at_k, 0) as {{ dataproducts_type('double') }}) as recall_at_k,
+        cast(coalesce(module_metrics.ndcg_at_k, 0) as {{ dataproducts_type('double') }}) as ndcg_at_k,
+        cast(coalesce(module_metrics.map_at_k, 0) as {{ dataproducts_type('double') }}) as map_at_k,
+        cast(list_stats.n_courses_recommended as {{ dataproducts_type('double') }})
         / nullif(catalog.n_courses, 0) as catalog_coverage,
-        cast(list_stats.novelty_sum as double precision) / list_stats.n_rows as novelty,
-        cast(list_stats.n_backfilled as double precision) / list_stats.n_rows as share_backfilled,
-        cast(coalesce(baseline_metrics.precision_at_k, 0) as double precision) as baseline_precision_at_k,
-        cast(coalesce(baseline_metrics.recall_at_k, 0) as double precision) as baseline_recall_at_k,
-        cast(coalesce(baseline_metrics.ndcg_at_k, 0) as double precision) as baseline_ndcg_at_k,
-        cast(coalesce(baseline_metrics.map_at_k, 0) as double precision) as baseline_map_at_k,
-        cast(evaluation_sample.sample_share as double precision) as sample_share,
+        cast(list_stats.novelty_sum as {{ dataproducts_type('double') }}) / list_stats.n_rows as novelty,
+        cast(list_stats.n_backfilled as {{ dataproducts_type('double') }}) / list_stats.n_rows as share_backfilled,
+        cast(coalesce(baseline_metrics.precision_at_k, 0) as {{ dataproducts_type('double') }})
+            as baseline_precision_at_k,
+        cast(coalesce(baseline_metrics.recall_at_k, 0) as {{ dataproducts_type('double') }}) as baseline_recall_at_k,
+        cast(coalesce(baseline_metrics.ndcg_at_k, 0) as {{ dataproducts_type('double') }}) as baseline_ndcg_at_k,
+        cast(coalesce(baseline_metrics.map_at_k, 0) as {{ dataproducts_type('double') }}) as baseline_map_at_k,
+        cast(evaluation_sample.sample_share as {{ dataproducts_type('double') }}) as sample_share,
 
         -- timestamps
         cast(evaluation_snapshot.as_of as timestamp) as cutoff_at,

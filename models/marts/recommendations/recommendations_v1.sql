@@ -32,7 +32,7 @@ final as (
         cast(recommendations.course_id as {{ dbt.type_bigint() }}) as course_id,
 
         -- numerics
-        cast(recommendations.score as double precision) as score,
+        cast(recommendations.score as {{ dataproducts_type('double') }}) as score,
 
         -- strings
         cast(recommendations.algorithm as {{ dbt.type_string() }}) as algorithm,

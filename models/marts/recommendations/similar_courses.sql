@@ -46,7 +46,7 @@ final as (
 
         -- numerics
         cast(similarity_rank as integer) as rank,
-        cast(similarity as double precision) as similarity,
+        cast(similarity as {{ dataproducts_type('double') }}) as similarity,
 
         -- strings
         cast(method as {{ dbt.type_string() }}) as method
