@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from conftest import REPO, DbtRunner
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
@@ -81,11 +82,16 @@ QUERIES = {
 }
 
 
+def _project_vars() -> dict:
+    return yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"]
+
+
 @pytest.fixture(scope="module")
 def macro_project(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("stats_macros")
     (root / "macros").mkdir()
     shutil.copytree(REPO / "macros" / "stats", root / "macros" / "stats")
+    shutil.copy(REPO / "macros" / "dataproducts_type.sql", root / "macros")  # type names
     (root / "models").mkdir()
     for name, sql in QUERIES.items():
         (root / "models" / f"{name}.sql").write_text(sql)
@@ -100,6 +106,8 @@ def macro_project(tmp_path_factory) -> Path:
             model-paths: ["models"]
             """
         )
+        # the project's type names per engine, as the statistics macros read them
+        + yaml.safe_dump({"vars": {"dataproducts_types": _project_vars()["dataproducts_types"]}})
     )
     return root
 
