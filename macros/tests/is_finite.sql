@@ -55,6 +55,6 @@ select * from final
 {%- endmacro %}
 
 {% macro spark__dataproducts_is_finite_sql(expression) -%}
-    {#- Spark: NaN = NaN is true, so not in () catches it (dbt's type_float is a 4-byte float on Spark). -#}
+    {#- Spark: NaN = NaN is true, so not in () catches it (on Spark, dbt.type_float is a 4-byte float). -#}
     {{ expression }} not in (cast('NaN' as double), cast('Infinity' as double), cast('-Infinity' as double))
 {%- endmacro %}
