@@ -26,7 +26,7 @@ BAD_ROW_RATE ?= 0.01
 DOCS_PORT ?= 8080
 PYTEST_ARGS ?=
 
-.PHONY: help install run generate build test test-slow lint pytest docs docs-links bench clean postgres-binaries java
+.PHONY: help install run generate build test test-slow lint pytest docs docs-links bench clean postgres-binaries java spark-jars
 
 help:
 	@echo "make run    - create .venv, generate the '$(SCALE)' dataset, build (dbt build, validation gate,"
@@ -44,6 +44,14 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $@
 
 install: $(STAMP)
+
+# The jars the Spark Thrift server needs that the pyspark wheel lacks (hive-llap-common:
+# see dataproducts_pipeline/spark_server.py), checked by SHA-256, into the virtualenv.
+SPARK_JARS := $(VENV)/share/dataproducts/spark-jars/hive-llap-common-2.3.9.jar
+$(SPARK_JARS): $(STAMP)
+	$(BIN)/python -m dataproducts_pipeline.spark_server --install-jars
+
+spark-jars: $(SPARK_JARS)
 
 generate: install
 	$(BIN)/dataproducts generate --scale $(SCALE) --seed $(SEED) --end-date $(END_DATE) \
@@ -93,14 +101,14 @@ java:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
 	else echo "java not found: install a Java runtime, 17 or later (e.g. openjdk-17-jre-headless)" >&2; exit 1; fi
 
-pytest: install postgres-binaries java
+pytest: install postgres-binaries java spark-jars
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 test: lint pytest
 
 # Long statistical-validity checks (hundreds of simulated A/A experiments, the
 # recommendation evaluation at `small`): outside the default run.
-test-slow: install postgres-binaries java
+test-slow: install postgres-binaries java spark-jars
 	$(BIN)/pytest -m slow $(PYTEST_ARGS)
 
 # The docs overview links to the Data Docs of the validation gate and to the scorecards,

@@ -15,7 +15,16 @@ here the same protocol reaches a local Spark started from the ``pyspark`` wheel 
   polls an asynchronous statement every ``poll_interval`` seconds (5 by default), which
   would add seconds to every short statement of a build;
 - listens on 127.0.0.1 only, on a free port, without authentication (dbt's ``auth`` unset:
-  SASL PLAIN with any user name).
+  SASL PLAIN with any user name);
+- Hive's ``hive-llap-common`` jar on the driver's class path (:data:`HIVE_LLAP_COMMON`).
+  Spark 4 no longer ships it (SPARK-51029, "add it to the class path" says its migration
+  guide), but the Thrift server still needs it: closing a session can initialize Hive's
+  ``FunctionRegistry``, whose static block loads a class of that jar; without it the
+  close fails (``NoClassDefFoundError: ...LlapSigner$Signable``, now and then, as dbt
+  closes a session after every node) and every later use of the registry fails too.
+  :func:`install_extra_jars` (``python -m dataproducts_pipeline.spark_server
+  --install-jars``, which ``make`` runs) takes the jar, checked by its SHA-256, from the
+  pyspark 3.5.7 source distribution on the package registry (no Maven here).
 
 The server never outlives the process that started it (a normal end, Ctrl-C, SIGTERM, a
 crash, SIGKILL): the JVM runs under the watchdog of :mod:`dataproducts_pipeline.watchdog`,
@@ -31,23 +40,45 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
+import subprocess
+import sys
+import tarfile
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dataproducts.errors import ConfigurationError, WarehouseError
 
 from .watchdog import free_port, start_watched, stop_watched
 
-if TYPE_CHECKING:
-    import subprocess
-
 THRIFT_SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
+
+
+@dataclass(frozen=True)
+class ExtraJar:
+    """A jar the Thrift server needs that the pyspark wheel lacks, and where to take it."""
+
+    name: str
+    sha256: str
+    #: The pip requirement whose source distribution holds the jar, and its path there.
+    distribution: str
+    member: str
+
+
+#: Hive's LLAP common classes, 2.3.9 (the Hive 2.3 line pyspark 4.3 runs, 2.3.10).
+HIVE_LLAP_COMMON = ExtraJar(
+    name="hive-llap-common-2.3.9.jar",
+    sha256="bbc07775a0b14180540b44d7879fb35dc92967a1e7a968063ca890c4e604c0b9",
+    distribution="pyspark==3.5.7",
+    member="pyspark-3.5.7/deps/jars/hive-llap-common-2.3.9.jar",
+)
+EXTRA_JARS = (HIVE_LLAP_COMMON,)
 #: The user name the local server is given (it does not check it).
 DEFAULT_USER = "dataproducts"
 
@@ -65,6 +96,76 @@ def spark_home() -> Path:
     if not (home / "bin" / "spark-submit").exists():
         raise ConfigurationError(f"pyspark at {home} has no bin/spark-submit")
     return home
+
+
+def extra_jars_dir() -> Path:
+    """Where :func:`install_extra_jars` puts the jars: under the virtualenv (``sys.prefix``)."""
+    return Path(sys.prefix) / "share" / "dataproducts" / "spark-jars"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def extra_jars() -> list[Path]:
+    """The installed extra jars; :class:`ConfigurationError` if one is missing or altered."""
+    found = []
+    for jar in EXTRA_JARS:
+        path = extra_jars_dir() / jar.name
+        if not path.exists() or _sha256(path) != jar.sha256:
+            raise ConfigurationError(
+                f"the Spark Thrift server needs {jar.name} at {path} "
+                f"({'altered' if path.exists() else 'missing'}): run "
+                "`python -m dataproducts_pipeline.spark_server --install-jars` "
+                "(make does it)."
+            )
+        found.append(path)
+    return found
+
+
+def install_extra_jars(*, quiet: bool = False) -> list[Path]:
+    """Put each of :data:`EXTRA_JARS` into :func:`extra_jars_dir` (kept if already there).
+
+    ``pip download`` of the distribution that holds it (no dependencies, from the index
+    pip is configured with), one member taken out of it, its SHA-256 checked.
+    """
+    target = extra_jars_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    installed = []
+    for jar in EXTRA_JARS:
+        path = target / jar.name
+        if path.exists() and _sha256(path) == jar.sha256:
+            installed.append(path)
+            continue
+        with tempfile.TemporaryDirectory(prefix="dataproducts-jars-") as tmp:
+            if not quiet:
+                print(f"fetching {jar.name} from {jar.distribution}'s source distribution")
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                 "--no-binary", ":all:", "--disable-pip-version-check",
+                 "-d", tmp, jar.distribution],
+                check=True,
+            )  # fmt: skip
+            (archive,) = Path(tmp).glob("*.tar.gz")
+            with tarfile.open(archive) as tar:
+                member = tar.extractfile(jar.member)
+                if member is None:
+                    raise ConfigurationError(f"{archive.name} has no file {jar.member}")
+                partial = path.with_suffix(".part")
+                partial.write_bytes(member.read())
+            if _sha256(partial) != jar.sha256:
+                partial.unlink()
+                raise ConfigurationError(
+                    f"{jar.member} of {archive.name} is not the expected {jar.name} "
+                    f"(SHA-256 differs from {jar.sha256})"
+                )
+            partial.replace(path)
+        installed.append(path)
+    return installed
 
 
 def find_java() -> Path:
@@ -154,6 +255,7 @@ def start_server(
     """
     home = spark_home()
     java = find_java()
+    jars = extra_jars()
     work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="dataproducts-spark-"))
     work = work.resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -170,6 +272,7 @@ def start_server(
         "spark.sql.warehouse.dir": str(work / "warehouse"),
         "spark.local.dir": str(work / "tmp"),
         "spark.ui.enabled": "false",
+        "spark.driver.extraClassPath": os.pathsep.join(str(jar) for jar in jars),
         "spark.sql.hive.thriftServer.async": "false",
         "spark.hadoop.javax.jdo.option.ConnectionURL": (
             f"jdbc:derby:;databaseName={work / 'metastore_db'};create=true"
@@ -269,7 +372,16 @@ def main() -> None:
     parser.add_argument("--workdir", default=None, help="default: a temporary directory")
     parser.add_argument("--driver-memory", default="2g")
     parser.add_argument("--shuffle-partitions", type=int, default=2)
+    parser.add_argument(
+        "--install-jars",
+        action="store_true",
+        help="only install the jars the server needs that pyspark lacks, then exit",
+    )
     args = parser.parse_args()
+    if args.install_jars:
+        for path in install_extra_jars():
+            print(f"installed {path}")
+        return
 
     def interrupted(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)

@@ -56,6 +56,32 @@ def test_the_server_answers_over_thrift_in_utc(spark_server) -> None:
     assert spark_server.startup_seconds > 0
 
 
+def test_hives_function_registry_initializes(spark_server) -> None:
+    """Closing a Thrift session can initialize Hive's FunctionRegistry; its static block
+    needs hive-llap-common, which pyspark 4 no longer ships. Without the jar the first
+    use fails (NoClassDefFoundError ...LlapSigner$Signable, then "Could not initialize
+    class" for the life of the JVM) and dbt's close after a node fails that node."""
+    _, rows = _fetch(
+        spark_server,
+        "select java_method('org.apache.hadoop.hive.ql.exec.FunctionRegistry', "
+        "'getFunctionNames') as names",
+    )
+    names = set(rows[0][0].strip("[]").split(", "))
+    assert {"abs", "get_splits", "sum"} <= names  # get_splits: the UDTF that needs the jar
+
+
+def test_an_extra_jar_missing_or_altered_is_refused(tmp_path: Path, monkeypatch) -> None:
+    from dataproducts.errors import ConfigurationError
+    from dataproducts_pipeline import spark_server as module
+
+    monkeypatch.setattr(module, "extra_jars_dir", lambda: tmp_path)
+    with pytest.raises(ConfigurationError, match="missing.*--install-jars"):
+        module.extra_jars()
+    (tmp_path / module.HIVE_LLAP_COMMON.name).write_bytes(b"not the jar")
+    with pytest.raises(ConfigurationError, match="altered"):
+        module.extra_jars()
+
+
 def test_sigterm_of_the_tests_stops_the_jvm(tmp_path: Path) -> None:
     """`make test` stopped with SIGTERM: pytest tears the fixture down; no JVM is left and
     its work directory (metastore, warehouse) is gone (issue 13 left a PostgreSQL behind)."""
