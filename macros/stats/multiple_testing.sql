@@ -12,6 +12,10 @@
     under independence or positive dependence):   adj_(i) = min_{j >= i} min(1, m p_(j) / j)
 
     Both are what statsmodels.stats.multitest.multipletests returns ('holm', 'fdr_bh').
+    Rows without a p-value take no part in the windows: they sort last (explicitly:
+    Spark sorts nulls first) and contribute null, not least(1, null), which PostgreSQL
+    and Spark evaluate to 1 (least skips nulls): on Spark a family with an untested row
+    had every adjusted p-value pushed to 1.
     Usage:
         corrected as (
             {{ stats_p_adjust('tested', 'p_value', ['experiment_id'], ['metric_id', 'variant'], method='holm') }}
@@ -28,11 +32,11 @@
         ranked.*,
         case when ranked.{{ p }} is null then null else
         {%- if method == 'holm' %}
-            max(least(1.0, cast(ranked.p_family_size - ranked.p_rank + 1 as {{ dataproducts_type('double') }}) * ranked.{{ p }}))
-                over (partition by {{ part }} order by ranked.p_rank rows between unbounded preceding and current row)
+            max(case when ranked.{{ p }} is not null then least(1.0, cast(ranked.p_family_size - ranked.p_rank + 1 as {{ dataproducts_type('double') }}) * ranked.{{ p }}) end)
+                over (partition by {{ part }} order by ranked.p_rank nulls last rows between unbounded preceding and current row)
         {%- else %}
-            min(least(1.0, cast(ranked.p_family_size as {{ dataproducts_type('double') }}) * ranked.{{ p }} / cast(ranked.p_rank as {{ dataproducts_type('double') }})))
-                over (partition by {{ part }} order by ranked.p_rank rows between current row and unbounded following)
+            min(case when ranked.{{ p }} is not null then least(1.0, cast(ranked.p_family_size as {{ dataproducts_type('double') }}) * ranked.{{ p }} / cast(ranked.p_rank as {{ dataproducts_type('double') }})) end)
+                over (partition by {{ part }} order by ranked.p_rank nulls last rows between current row and unbounded following)
         {%- endif %}
         end as {{ output }}
     from (
