@@ -51,6 +51,14 @@ STEPS: list[tuple[str, list[list[str]]]] = [
     ),
     ("experiments", [[PY, "scripts/bench_experiments.py", "--scale", "medium"]]),
     ("coaching", [[PY, "scripts/bench_build.py", "--product", "coaching", "--scale", "medium"]]),
+    (
+        "spark",
+        [
+            [PY, "scripts/bench_spark.py", "--scale", "small", "--header"],
+            [PY, "scripts/bench_spark.py", "--scale", "medium"],
+        ],
+    ),
+    ("spark at large", [[PY, "scripts/bench_spark.py", "--scale", "large"]]),
     ("package", [[PY, "scripts/bench_package.py", "--scale", "medium", "--header"]]),
     ("install", [[PY, "scripts/bench_install.py", "--header"]]),
 ]

@@ -43,6 +43,11 @@
 
 {% macro recommendations_python_modules_enabled() -%}
     {%- set forced = var('recommendations_python_modules', none) -%}
+    {%- if target.type == 'spark' -%}
+        {#- the kernels (DuckDB relations in, numpy in the dbt process) have no Spark
+            version: Spark takes the SQL path, which is what it is for -#}
+        {{ return(false) }}
+    {%- endif -%}
     {%- if forced is not none -%}
         {{ return(forced in (true, 'true', 'True', 1, '1')) }}
     {%- endif -%}
@@ -50,9 +55,18 @@
 {%- endmacro %}
 
 
+{% macro recommendations_ml_modules_enabled() -%}
+    {%- set forced = var('recommendations_python_modules', none) -%}
+    {%- if forced is not none -%}
+        {{ return(forced in (true, 'true', 'True', 1, '1')) }}
+    {%- endif -%}
+    {{ return(target.type in ('duckdb', 'spark')) }}
+{%- endmacro %}
+
+
 {% macro recommendations_personalized_modules() -%}
     {%- set modules = ['recent_activity', 'because_you_viewed', 'next_in_specialization'] -%}
-    {%- if recommendations_python_modules_enabled() -%}
+    {%- if recommendations_ml_modules_enabled() -%}
         {%- do modules.extend(['als', 'for_you']) -%}
     {%- endif -%}
     {{ return(modules) }}
@@ -166,3 +180,4 @@
 {% macro spark__recommendations_integer_divide(numerator, denominator) -%}
     ({{ numerator }}) div ({{ denominator }})
 {%- endmacro %}
+

@@ -17,6 +17,7 @@ snapshots, at least 1 (e.g. 5); unset it for the default, 5.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +109,16 @@ def _dir_path(value: str) -> str | None:
     return None
 
 
+def _connect_url(value: str) -> str | None:
+    bad = _text(value)
+    if bad:
+        return bad
+    match = re.fullmatch(r"sc://[^\s/:]+:(\d+)(/.*)?", value)
+    if not match:
+        return "it is not of the form sc://host:port"
+    return _port(match.group(1))
+
+
 def _one_of(*choices: str) -> Callable[[str], str | None]:
     def problem(value: str) -> str | None:
         return None if value in choices else "it is not one of them"
@@ -185,6 +196,12 @@ SETTINGS: dict[str, Setting] = {
             _identifier,
         ),
         Setting(
+            "DATAPRODUCTS_SPARK_CONNECT_URL",
+            "sc://<DATAPRODUCTS_SPARK_HOST>:15002",
+            "a Spark Connect URL, sc://host:port (where dbt's Python models run on Spark)",
+            _connect_url,
+        ),
+        Setting(
             "DATAPRODUCTS_SPARK_RAW_DIR",
             "warehouse/spark_raw",
             "the directory generate writes the raw Parquet files to (read by the Spark "
@@ -218,7 +235,12 @@ SPARK = (
     "DATAPRODUCTS_SPARK_SCHEMA",
     "DATAPRODUCTS_SPARK_RAW_DIR",
 )
-SPARK_BUILD = (*SPARK, "DATAPRODUCTS_KEEP_SNAPSHOTS", "DATAPRODUCTS_TARGET")
+SPARK_BUILD = (
+    *SPARK,
+    "DATAPRODUCTS_SPARK_CONNECT_URL",
+    "DATAPRODUCTS_KEEP_SNAPSHOTS",
+    "DATAPRODUCTS_TARGET",
+)
 
 
 def for_target(target: str, *, build: bool = True) -> tuple[str, ...]:

@@ -16,6 +16,9 @@ here the same protocol reaches a local Spark started from the ``pyspark`` wheel 
   would add seconds to every short statement of a build;
 - listens on 127.0.0.1 only, on a free port, without authentication (dbt's ``auth`` unset:
   SASL PLAIN with any user name);
+- Spark Connect beside Thrift, in the same JVM (``SparkConnectPlugin``, on another free
+  port): dbt's Python models run through it (submission method ``spark_connect``, see
+  :mod:`dataproducts_pipeline.spark_connect`) and see the same catalog as dbt's SQL;
 - Hive's ``hive-llap-common`` jar on the driver's class path (:data:`HIVE_LLAP_COMMON`).
   Spark 4 no longer ships it (SPARK-51029, "add it to the class path" says its migration
   guide), but the Thrift server still needs it: closing a session can initialize Hive's
@@ -189,6 +192,8 @@ class SparkServer:
 
     port: int
     workdir: Path
+    #: Spark Connect's port (the same JVM and catalog as the Thrift server).
+    connect_port: int = 0
     host: str = "127.0.0.1"
     user: str = DEFAULT_USER
     #: Seconds from launching the JVM to the first answered query.
@@ -201,7 +206,13 @@ class SparkServer:
             "DATAPRODUCTS_SPARK_HOST": self.host,
             "DATAPRODUCTS_SPARK_PORT": str(self.port),
             "DATAPRODUCTS_SPARK_USER": self.user,
+            "DATAPRODUCTS_SPARK_CONNECT_URL": self.connect_url,
         }
+
+    @property
+    def connect_url(self) -> str:
+        """The Spark Connect endpoint of the same JVM (``sc://host:port``)."""
+        return f"sc://{self.host}:{self.connect_port}"
 
     @property
     def log(self) -> Path:
@@ -261,6 +272,7 @@ def start_server(
     work.mkdir(parents=True, exist_ok=True)
     (work / "tmp").mkdir(exist_ok=True)
     port = port or free_port()
+    connect_port = free_port()
     settings = {
         "spark.master": f"local[{cores}]",
         "spark.app.name": "dataproducts-thrift-server",
@@ -274,6 +286,9 @@ def start_server(
         "spark.ui.enabled": "false",
         "spark.driver.extraClassPath": os.pathsep.join(str(jar) for jar in jars),
         "spark.sql.hive.thriftServer.async": "false",
+        "spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+        "spark.connect.grpc.binding.port": str(connect_port),
         "spark.hadoop.javax.jdo.option.ConnectionURL": (
             f"jdbc:derby:;databaseName={work / 'metastore_db'};create=true"
         ),
@@ -312,7 +327,7 @@ def start_server(
         stop_timeout=30,
         pidfile=work / "server.pid",
     )
-    server = SparkServer(port=port, workdir=work, watchdog=watchdog)
+    server = SparkServer(port=port, workdir=work, connect_port=connect_port, watchdog=watchdog)
     atexit.register(server.stop)  # a fallback: the watchdog stops it anyway
     try:
         _wait_ready(server, timeout)
@@ -349,6 +364,9 @@ def _wait_ready(server: SparkServer, timeout: float) -> None:
             ):
                 cur.execute("select 1")
                 cur.fetchall()
+            if server.connect_port:  # Spark Connect listens too (started before Thrift)
+                with socket.create_connection((server.host, server.connect_port), timeout=1):
+                    pass
             return
         except Exception as exc:  # the port opens before the session service is ready
             last = exc

@@ -195,6 +195,94 @@ def postgres_build(
     return Build("postgres", runner, report, dsn=dsn, **_artifacts(runner))
 
 
+@dataclass
+class SparkBuild:
+    """The project built on the session's Spark server by `dataproducts build --target
+    spark` (generate, dbt build, gate, publish), and what it left."""
+
+    root: Path
+    published: Path
+    report: Any
+    proc: subprocess.CompletedProcess
+    run_results: dict[str, Any]
+    manifest: dict[str, Any]
+    #: Read from Spark right after the build (other tests regenerate the server's raw
+    #: tables later): (source_table, reason) -> rows; staging model -> rows.
+    quarantine: dict[tuple[str, str], int]
+    staged: dict[str, int]
+
+
+@pytest.fixture(scope="session")
+def spark_build(spark_server: SparkServer, tmp_path_factory: pytest.TempPathFactory) -> SparkBuild:
+    from dataproducts_pipeline.generate import generate
+
+    root = tmp_path_factory.mktemp("spark_build")
+    env = {k: v for k, v in os.environ.items() if k not in _ISOLATE}
+    env.update(spark_server.env)
+    env.update(
+        {
+            "DATAPRODUCTS_SPARK_RAW_DIR": str(root / "spark_raw"),
+            "DATAPRODUCTS_DUCKDB": str(root / "warehouse.duckdb"),
+            "DATAPRODUCTS_PUBLISHED_DIR": str(root / "published"),
+            "DBT_PROFILES_DIR": str(REPO),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+    )
+    report = generate(
+        target="spark",
+        spark_server={"host": spark_server.host, "port": spark_server.port},
+        spark_raw_dir=root / "spark_raw",
+        progress=False,
+        **TINY,
+    )
+    cli = Path(sys.executable).parent / "dataproducts"
+    proc = subprocess.run(
+        [str(cli), "build", "--target", "spark", "--target-path", str(root / "target")],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"dataproducts build --target spark failed (exit {proc.returncode}):\n"
+            + _failures(proc.stdout + proc.stderr)
+        )
+    with closing(spark_server.connect()) as con, closing(con.cursor()) as cur:
+        cur.execute(
+            "select source_table, reason, count(*) from staging.stg_raw__quarantine "
+            "group by source_table, reason"
+        )
+        quarantine = {(t, r): n for t, r, n in cur.fetchall()}
+        staged = {}
+        for name in sorted(
+            _staging_models(json.loads((root / "target" / "manifest.json").read_text()))
+        ):
+            cur.execute(f"select count(*) from staging.{name}")
+            staged[name] = cur.fetchall()[0][0]
+    return SparkBuild(
+        root=root,
+        published=root / "published",
+        report=report,
+        proc=proc,
+        run_results=json.loads((root / "target" / "run_results.json").read_text()),
+        manifest=json.loads((root / "target" / "manifest.json").read_text()),
+        quarantine=quarantine,
+        staged=staged,
+    )
+
+
+def _staging_models(manifest: dict[str, Any]) -> list[str]:
+    """The staging models (stg_*) of a manifest, quarantine excluded."""
+    return [
+        n["name"]
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model"
+        and n["name"].startswith("stg_")
+        and n["name"] != "stg_raw__quarantine"
+    ]
+
+
 @pytest.fixture(scope="session", params=["duckdb", "postgres"])
 def warehouse(request: pytest.FixtureRequest) -> Build:
     return request.getfixturevalue(f"{request.param}_build")

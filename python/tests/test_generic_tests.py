@@ -129,6 +129,14 @@ EXPECTED: dict[str, tuple[str, int]] = {
     "finite_good_metrics": (PASS, 0),
     # bad_metrics: 1.0, NaN, Infinity, -Infinity, null -> 3.
     "finite_bad_metrics": (FAIL, 3),
+    # --- array_entries ------------------------------------------------------------------
+    # good_vectors: [0.5, -3], [1e300, 0], null: two finite entries each.
+    "vectors_good_size_2": (PASS, 0),
+    # bad_vectors: 1 [1, 2] fine; 2 [NaN, 1], 3 [Infinity, 1] not finite; 4 [1, 2, 3]
+    # has three entries; 5 [-Infinity] neither; 6 null skipped -> ids 2, 3, 4, 5 = 4.
+    "vectors_bad_size_2": (FAIL, 4),
+    # without a size only finiteness counts -> ids 2, 3, 5 = 3.
+    "vectors_bad_finite_only": (FAIL, 3),
     # --- no_unrendered_tokens -----------------------------------------------------------
     # good_messages: 'Hi Ana, keep going!', 'Week 3: 80% done', null: no brace, no quote.
     "tokens_good_messages": (PASS, 0),
@@ -180,6 +188,7 @@ MACRO_NAMES = {
     "row_count_reconciles",
     "ranks_contiguous",
     "is_finite",
+    "array_entries",
     "no_unrendered_tokens",
     "is_identifier",
     # dbt's built-in tests, replaced in macros/tests/core_tests.sql

@@ -325,6 +325,8 @@ BAD_SETTINGS = [
     ("DATAPRODUCTS_PG_USER", " ", "postgres"),
     ("DATAPRODUCTS_PG_DATABASE", "", "postgres"),
     ("DATAPRODUCTS_PG_PASSWORD", "a\nb", "postgres"),
+    ("DATAPRODUCTS_SPARK_CONNECT_URL", "http://127.0.0.1:15002", "spark"),
+    ("DATAPRODUCTS_SPARK_CONNECT_URL", "sc://127.0.0.1:0", "spark"),
 ]
 
 

@@ -75,7 +75,7 @@ def test_an_extra_jar_missing_or_altered_is_refused(tmp_path: Path, monkeypatch)
     from dataproducts_pipeline import spark_server as module
 
     monkeypatch.setattr(module, "extra_jars_dir", lambda: tmp_path)
-    with pytest.raises(ConfigurationError, match="missing.*--install-jars"):
+    with pytest.raises(ConfigurationError, match=r"missing.*--install-jars"):
         module.extra_jars()
     (tmp_path / module.HIVE_LLAP_COMMON.name).write_bytes(b"not the jar")
     with pytest.raises(ConfigurationError, match="altered"):
@@ -272,3 +272,34 @@ def test_seeds_load_on_spark_with_apostrophes_and_empty_cells(spark_server, tmp_
     # the project's loader ran (literals in the SQL, not dbt-spark's %s bindings)
     compiled = next((tmp_path / "target" / "run").rglob("hostile.csv")).read_text()
     assert "'O\\'Brien'" in compiled and "%s" not in compiled
+
+
+# --- dbt's Python models through Spark Connect ---------------------------------------------
+
+
+def test_dbt_loads_the_plugin_that_adds_spark_connect() -> None:
+    """dbt imports installed top-level modules named dbt_* and initializes their plugins;
+    ours adds the submission method the Python models use on Spark, once."""
+    from dbt.adapters.spark.impl import SparkAdapter
+    from dbt.plugins.manager import PluginManager
+
+    from dataproducts_pipeline.spark_connect import SparkConnectPythonJobHelper, register
+
+    assert "dbt_dataproducts" in PluginManager.get_prefixed_modules()
+    PluginManager.from_modules("dataproducts")
+    helpers = SparkAdapter.python_submission_helpers.fget(None)
+    assert helpers["spark_connect"] is SparkConnectPythonJobHelper
+    assert {"job_cluster", "all_purpose_cluster"} <= set(helpers)  # dbt-spark's kept
+    assert register() is True
+    assert SparkAdapter.python_submission_helpers.fget(None) == helpers  # not wrapped twice
+
+
+def test_the_connect_url_defaults_to_the_thrift_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataproducts_pipeline.spark_connect import connect_url
+
+    monkeypatch.delenv("DATAPRODUCTS_SPARK_CONNECT_URL", raising=False)
+    monkeypatch.setenv("DATAPRODUCTS_SPARK_HOST", "spark.internal")
+    assert connect_url() == "sc://spark.internal:15002"
+    assert connect_url("thrift.host") == "sc://thrift.host:15002"
+    monkeypatch.setenv("DATAPRODUCTS_SPARK_CONNECT_URL", "sc://connect.host:443/;use_ssl=true")
+    assert connect_url("thrift.host") == "sc://connect.host:443/;use_ssl=true"

@@ -12,7 +12,8 @@ fixed-size array (`factors`, DOUBLE[f]), the shape an embedding takes: f times f
 rows to write and read than one row per factor. The learner and course factor tables
 (int_learner_factors_fitted, int_course_factors_fitted) and the scoring
 (int_als_recommendations_ranked) read it.
-A DuckDB-only dbt Python model; disabled where the adapter has no Python models.
+On Spark the same model is MLlib's ALS (dataproducts_pipeline.spark_ml.als_factors, run
+through Spark Connect); disabled on PostgreSQL, where dbt has no Python models.
 """
 
 import numpy as np
@@ -104,6 +105,10 @@ def factor_rows(snapshot_index, entity_code, ids, matrix):
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    if dbt.config.get("target_type") == "spark":
+        from dataproducts_pipeline.spark_ml import als_factors
+
+        return als_factors(dbt, session)
     factors = int(dbt.config.get("als_factors"))
     iterations = int(dbt.config.get("als_iterations"))
     warm_iterations = int(dbt.config.get("als_warm_iterations"))

@@ -5,7 +5,8 @@ the learners of int_recommendation_learners_sampled (everyone at serving, the
 evaluation sample at the earlier snapshots; the fit used every learner); top k per
 learner by score, ties by course id. Scores are computed in chunks of learners (about 10M scores each), so memory stays bounded; the top k of a chunk comes from
 dataproducts_pipeline.ranking.factor_top_k (top_k: a bound on the k-th score, then an exact sort
-of the few cells above it), not from a sort of every score. DuckDB only (dbt Python model).
+of the few cells above it), not from a sort of every score. On Spark: dataproducts_pipeline.spark_ml.als_ranked (the same rules as a
+join and a window, run through Spark Connect); disabled on PostgreSQL.
 """
 
 import numpy as np
@@ -34,6 +35,10 @@ def factor_matrix(relation, id_column):
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    if dbt.config.get("target_type") == "spark":
+        from dataproducts_pipeline.spark_ml import als_ranked
+
+        return als_ranked(dbt, session)
     k = int(dbt.config.get("recommendations_k"))
     # built in the model's YAML config from the fit's vars (see there)
     version = dbt.config.get("model_version")

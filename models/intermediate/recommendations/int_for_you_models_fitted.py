@@ -10,6 +10,9 @@ row. model_version names the training cutoff and a hash of the configuration.
 The fit is dataproducts_pipeline.regression (numpy): the objective of scikit-learn's
 LogisticRegression(C, l2), solved to the optimum by Newton steps and checked against
 scikit-learn in the tests, without scikit-learn's import on the build's longest path.
+On Spark (run through Spark Connect) the labelled candidates are collected the same way
+(the evaluation sample keeps them about the same size at any scale) and fitted by the same
+code, so DuckDB and Spark give the same coefficients for the same features.
 """
 
 import hashlib
@@ -30,13 +33,23 @@ def model(dbt, session):
     features = [f.strip() for f in str(dbt.config.get("for_you_features")).split(",")]
     regularization = float(dbt.config.get("for_you_c"))
 
+    on_spark = dbt.config.get("target_type") == "spark"
+
+    def frame(relation, where=None, columns=None):
+        """A pandas frame of a DuckDB relation or a Spark DataFrame."""
+        if where is not None:
+            relation = relation.filter(where)
+        if on_spark:
+            return (relation.select(*columns) if columns else relation).toPandas()
+        return (relation.project(", ".join(columns)) if columns else relation).df()
+
     # only the labelled snapshots leave the database (serving has no label), numeric
     # columns only
     candidates = dbt.ref("int_recommendation_candidates_featurized")
-    columns = ", ".join(["enrolled_after", *features])
-    training = candidates.filter("snapshot_name = 'training'").project(columns).df()
-    holdout = candidates.filter("snapshot_name = 'evaluation'").project(columns).df()
-    snapshots = dbt.ref("int_recommendation_snapshots_defined").df()
+    columns = ["enrolled_after", *features]
+    training = frame(candidates, "snapshot_name = 'training'", columns)
+    holdout = frame(candidates, "snapshot_name = 'evaluation'", columns)
+    snapshots = frame(dbt.ref("int_recommendation_snapshots_defined"))
     y = training["enrolled_after"].to_numpy(dtype=np.int64)
     if len(np.unique(y)) < 2:
         raise ValueError(
@@ -67,7 +80,7 @@ def model(dbt, session):
     version = f"logreg-{pd.Timestamp(trained_at):%Y%m%d}-{config_hash}-v1"
 
     terms = ["intercept", *features]
-    return pd.DataFrame(
+    fitted = pd.DataFrame(
         {
             "model_version": version,
             "term": terms,
@@ -82,3 +95,6 @@ def model(dbt, session):
             "holdout_auc": float(holdout_auc),
         }
     )
+    if on_spark:
+        return session.createDataFrame(fitted)
+    return fitted

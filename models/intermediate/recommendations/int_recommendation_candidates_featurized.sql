@@ -6,7 +6,7 @@
     the learner enrolled in it then.
 -#}
 {%- set candidate_modules = ['recent_activity', 'because_you_viewed', 'next_in_specialization', 'popular'] -%}
-{%- if recommendations_python_modules_enabled() -%}
+{%- if recommendations_ml_modules_enabled() -%}
     {%- do candidate_modules.append('als') -%}
 {%- endif -%}
 

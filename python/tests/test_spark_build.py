@@ -1,0 +1,167 @@
+"""The whole project on Spark: `dataproducts build --target spark` on the tiny dataset.
+
+The session's Spark server (Thrift for dbt's SQL, Spark Connect for its Python models)
+builds every model, runs every data and unit test, the gate and publish (the
+``spark_build`` fixture); here, what a user of the build relies on: nothing failed or
+was skipped, the same quarantine and staging counts as DuckDB on the same raw data, all
+six recommendation modules published and read by the package, and the marts DuckDB
+computes by the same SQL equal to DuckDB's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import Build, SparkBuild, _staging_models
+
+import dataproducts
+from dataproducts.recommendations import MODULES
+from dataproducts.snapshots import SNAPSHOT_FILE, current
+
+pytestmark = pytest.mark.spark
+
+#: The Python kernels that only DuckDB builds (Spark takes their SQL path).
+DUCKDB_ONLY = {"int_course_similarities_computed", "int_recent_activity_recommendations_scored"}
+#: The Python models Spark runs through Spark Connect.
+SPARK_PYTHON_MODELS = {
+    "int_als_factors_fitted",
+    "int_als_recommendations_ranked",
+    "int_for_you_models_fitted",
+}
+
+
+def _nodes(results: dict[str, Any]) -> dict[str, str]:
+    return {r["unique_id"]: r["status"] for r in results["results"]}
+
+
+def test_every_node_builds_and_passes_on_spark(
+    spark_build: SparkBuild, duckdb_build: Build
+) -> None:
+    statuses = _nodes(spark_build.run_results)
+    bad = {
+        k: v
+        for k, v in statuses.items()
+        if v not in ("success", "pass", "warn") and not (k.startswith("exposure.") and v == "no-op")
+    }
+    assert not bad, bad
+    # the tests that warn (severity warn: the bad raw rows, the tiny data) are DuckDB's
+    warned = {k for k, v in statuses.items() if v == "warn"}
+    assert warned == {k for k, v in _nodes(duckdb_build.run_results).items() if v == "warn"}
+    ran = {k.split(".")[-1] for k in statuses if k.startswith("model.")}
+    assert ran >= SPARK_PYTHON_MODELS
+    assert not ran & DUCKDB_ONLY
+    assert "published" in spark_build.proc.stdout
+
+
+def test_spark_runs_the_models_duckdb_runs(spark_build: SparkBuild, duckdb_build: Build) -> None:
+    """The same models and tests, but for the two DuckDB-only kernels."""
+
+    def models(manifest: dict[str, Any]) -> set[str]:
+        return {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+
+    assert models(spark_build.manifest) == models(duckdb_build.manifest) - DUCKDB_ONLY
+    on_spark = {k for k in _nodes(spark_build.run_results) if k.startswith("unit_test.")}
+    on_duckdb = {k for k in _nodes(duckdb_build.run_results) if k.startswith("unit_test.")}
+    assert on_spark == on_duckdb and on_spark
+
+
+def test_quarantine_and_staging_match_duckdb(spark_build: SparkBuild, duckdb_build: Build) -> None:
+    quarantine = duckdb_build.query(
+        "select source_table, reason, count(*) as n from staging.stg_raw__quarantine "
+        "group by source_table, reason"
+    )
+    expected = {(t, r): int(n) for t, r, n in quarantine.itertuples(index=False)}
+    assert expected, "the tiny dataset has bad rows: the quarantine cannot be empty"
+    assert spark_build.quarantine == expected
+    staged = {
+        name: int(duckdb_build.scalar(f"select count(*) from staging.{name}"))
+        for name in _staging_models(duckdb_build.manifest)
+    }
+    assert spark_build.staged == staged
+
+
+def _snapshot(published: Path) -> Path:
+    return Path(current(published).location) / SNAPSHOT_FILE
+
+
+def test_all_six_modules_are_published_and_read(spark_build: SparkBuild) -> None:
+    with dataproducts.connect(spark_build.published) as client:
+        lists = client.recommendations.frame()
+        assert set(lists["module"]) == set(MODULES)
+        learner = int(lists.loc[lists["module"] == "als", "learner_id"].iloc[0])
+        mine = client.recommendations.for_learner(learner)
+        assert {r.module for r in mine} >= {"als", "popular"}
+        # for_you scores are probabilities; als lists say what fitted them
+        for_you = lists[lists["module"] == "for_you"]
+        assert len(for_you) and for_you["score"].between(0, 1).all()
+        assert set(lists.loc[lists["module"] == "als", "algorithm"]) <= {
+            "implicit_als",
+            "popular_backfill",
+        }
+        evaluation = client.recommendations.evaluation()
+        assert set(MODULES) <= set(evaluation["module"])
+
+
+#: Published marts whose every row is computed by the same SQL on both engines from the
+#: same raw data (recommendations: the modules that do not depend on the ALS fit).
+_SAME_SQL = {
+    "experiment_results": None,
+    "experiment_health": None,
+    "coaching_queue": None,
+    "coaching_message_performance": None,
+    "learner_goals": None,
+    "similar_courses": None,
+    "recommendations": (
+        "module in ('popular', 'recent_activity', 'because_you_viewed', 'next_in_specialization')"
+    ),
+}
+
+
+def _table(path: Path, name: str, where: str | None, schema: str | None = None) -> pd.DataFrame:
+    """A mart (``name``, or its versioned relation ``name_v<n>``) of a DuckDB file, its
+    columns and rows in a canonical order."""
+    with contextlib.closing(duckdb.connect(str(path), read_only=True)) as con:
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = ? "
+                "and (table_name = ? or regexp_matches(table_name, ?))",
+                [schema or "main", name, f"^{name}_v[0-9]+$"],
+            ).fetchall()
+        ]
+        if name in names:  # the unversioned name when there is one (the latest version)
+            names = [name]
+        assert len(names) == 1, (path, schema, name, names)
+        qualified = f"{schema}.{names[0]}" if schema else names[0]
+        frame = con.execute(f"select * from {qualified} where {where or 'true'}").df()
+    columns = sorted(frame.columns)
+    frame = frame[columns]
+    return frame.sort_values(columns, na_position="first").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("mart", sorted(_SAME_SQL))
+def test_marts_equal_duckdbs(spark_build: SparkBuild, duckdb_build: Build, mart: str) -> None:
+    where = _SAME_SQL[mart]
+    spark = _table(_snapshot(spark_build.published), mart, where, schema="marts")
+    reference = _table(duckdb_build.path, mart, where, schema="marts")
+    assert len(reference) > 0, mart
+    assert list(spark.columns) == list(reference.columns), mart
+    assert len(spark) == len(reference), mart
+    for column in reference.columns:
+        left, right = spark[column], reference[column]
+        if pd.api.types.is_float_dtype(right) or pd.api.types.is_float_dtype(left):
+            np.testing.assert_allclose(
+                left.astype(float),
+                right.astype(float),
+                rtol=1e-9,
+                atol=1e-12,
+                err_msg=f"{mart}.{column}",
+            )
+        else:
+            assert left.astype(str).tolist() == right.astype(str).tolist(), f"{mart}.{column}"
