@@ -1,6 +1,6 @@
 # dataproducts — the front door.
 #   make run    set up, generate the `small` dataset, build everything on DuckDB, summarize
-#   make test   lint + the test suite (DuckDB, a throwaway PostgreSQL server, a local Spark Thrift server)
+#   make test   lint + the test suite (DuckDB, a throwaway PostgreSQL server, a local Spark server)
 #   make docs   build and serve the dbt docs site on localhost
 #   make bench  benchmarks, written to BENCHMARKS.md
 SHELL := /bin/bash
@@ -31,7 +31,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run    - create .venv, generate the '$(SCALE)' dataset, build (dbt build, validation gate,"
 	@echo "              publish a snapshot), scorecards, dbt docs, print a summary"
-	@echo "make test   - lint (ruff, sqlfluff) and pytest on DuckDB, PostgreSQL (and the Spark runtime)"
+	@echo "make test   - lint (ruff, sqlfluff) and pytest on DuckDB, PostgreSQL and Spark"
 	@echo "make docs   - build and serve the dbt docs site on http://127.0.0.1:$(DOCS_PORT)"
 	@echo "make bench  - benchmarks into BENCHMARKS.md"
 	@echo "make clean  - remove the warehouse, dbt target/ and logs/"

@@ -43,7 +43,8 @@ BIN = Path(sys.executable).parent
 
 
 def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """Run ``cmd`` under ``/usr/bin/time -v``: wall seconds, peak RSS (KiB), stdout."""
+    """Run ``cmd`` under ``/usr/bin/time -v``: wall seconds, peak RSS (KiB), its output
+    (stdout and stderr, where the build prints its steps)."""
     t0 = time.perf_counter()
     proc = subprocess.run(
         ["/usr/bin/time", "-v", *cmd], env=env, cwd=REPO, capture_output=True, text=True
@@ -53,7 +54,7 @@ def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
         print(proc.stdout[-4000:], proc.stderr[-4000:], file=sys.stderr)
         raise SystemExit(f"failed (exit {proc.returncode}): {' '.join(cmd)}")
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1))
-    return wall, rss, proc.stdout
+    return wall, rss, proc.stdout + proc.stderr
 
 
 def _jvm_peak_kib(pid: int | None) -> int | None:
@@ -65,9 +66,10 @@ def _jvm_peak_kib(pid: int | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _publish_seconds(stdout: str) -> float | None:
-    """The publish steps' time, from the build's own step lines (``publish: x (+s ...)``)."""
-    steps = re.findall(r"^publish: \S+ \(\+([\d.]+) s", stdout, flags=re.M)
+def _step_seconds(output: str, label: str) -> float | None:
+    """A build's step time from its own step lines (``publish: copied (+2.1 s, ...)``,
+    ``dbt build: built (+80.2 s, ...)``), summed over the steps of ``label``."""
+    steps = re.findall(rf"^{label}: [^(]+\(\+([\d.]+) s", output, flags=re.M)
     return sum(float(s) for s in steps) if steps else None
 
 
@@ -83,7 +85,7 @@ def _ndcg(published: Path) -> dict[str, float]:
     snapshot = Path(current(published).location) / SNAPSHOT_FILE
     with contextlib.closing(duckdb.connect(str(snapshot), read_only=True)) as con:
         rows = con.execute(
-            "select module, ndcg_at_k from recommendation_evaluation order by module"
+            "select module, ndcg_at_k from marts.recommendation_evaluation order by module"
         ).fetchall()
     return {m: float(v) for m, v in rows}
 
@@ -161,6 +163,7 @@ def main() -> int:
         finally:
             server.stop()
         s_ndcg = _ndcg(work / "spark" / "published")
+        d_slow, s_slow = _slowest(duck_target), _slowest(spark_target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -180,18 +183,25 @@ def main() -> int:
     print(f"| DuckDB | {d_wall:.1f} | 1.0 | {d_rss / gib:.2f} | — |")
     jvm = f"{jvm_kib / gib:.2f}" if jvm_kib else "n/a"
     print(f"| Spark local[2] | {s_wall:.1f} | {s_wall / d_wall:.1f} | {s_rss / gib:.2f} | {jvm} |")
-    d_pub, s_pub = _publish_seconds(d_out), _publish_seconds(s_out)
+    nan = float("nan")
+
+    def seconds(output: str, label: str) -> float:
+        value = _step_seconds(output, label)
+        return nan if value is None else value
+
     print(
-        f"\nSpark, besides the build: server start {started:.1f} s, raw tables into Spark "
-        f"{loaded:.1f} s (`generate --target spark`, not in the build time). Publish: "
-        f"{s_pub if s_pub is not None else float('nan'):.1f} s on Spark (read the Parquet "
-        f"files into a local stage, gate, switch), "
-        f"{d_pub if d_pub is not None else float('nan'):.1f} s on DuckDB.\n"
+        "\n| step | DuckDB (s) | Spark (s) |\n|---|---:|---:|\n"
+        f"| server start | — | {started:.1f} |\n"
+        f"| raw tables in (`generate --target spark`; not in the build) | — | {loaded:.1f} |\n"
+        f"| dbt build (models, data and unit tests) | {seconds(d_out, 'dbt build'):.1f} | "
+        f"{seconds(s_out, 'dbt build'):.1f} |\n"
+        f"| gate + publish (Spark: Parquet read into a local stage first) | "
+        f"{seconds(d_out, 'publish'):.1f} | {seconds(s_out, 'publish'):.1f} |\n"
     )
     print("Slowest nodes:\n")
     print("| DuckDB node | s | Spark node | s |")
     print("|---|---:|---|---:|")
-    for (dn, ds), (sn, ss) in zip(_slowest(duck_target), _slowest(spark_target), strict=False):
+    for (dn, ds), (sn, ss) in zip(d_slow, s_slow, strict=False):
         print(f"| {dn} | {ds:.1f} | {sn} | {ss:.1f} |")
     print("\nOffline NDCG@10 (`recommendation_evaluation`), same data:\n")
     print("| module | DuckDB | Spark |")

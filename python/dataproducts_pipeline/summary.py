@@ -178,7 +178,7 @@ def render(data: dict[str, Any]) -> str:
         "",
         "next:",
         "  make docs                      # browse models, columns, lineage",
-        "  make test                      # lint + tests on DuckDB and PostgreSQL",
+        "  make test                      # lint + tests on DuckDB, PostgreSQL and Spark",
         "  dataproducts snapshots         # published builds; `dataproducts rollback` undoes one",
         "  dataproducts --help            # the CLI",
     ]
