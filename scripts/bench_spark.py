@@ -66,6 +66,27 @@ def _jvm_peak_kib(pid: int | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _worker_peaks_kib(pid: int | None) -> list[int]:
+    """Peak RSS (``VmHWM``) of each process under the JVM ``pid``: Spark's Python workers
+    (the ALS ranking's pandas function), which the JVM's own figure leaves out."""
+    if pid is None:
+        return []
+    children: dict[int, list[int]] = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        with contextlib.suppress(OSError, AttributeError):
+            text = status.read_text()
+            ppid = int(re.search(r"PPid:\s+(\d+)", text).group(1))
+            children.setdefault(ppid, []).append(int(status.parent.name))
+    peaks, stack = [], list(children.get(pid, []))
+    while stack:
+        child = stack.pop()
+        stack += children.get(child, [])
+        peak = _jvm_peak_kib(child)
+        if peak:
+            peaks.append(peak)
+    return peaks
+
+
 def _step_seconds(output: str, label: str) -> float | None:
     """A build's step time from its own step lines (``publish: copied (+2.1 s, ...)``,
     ``dbt build: built (+80.2 s, ...)``), summed over the steps of ``label``."""
@@ -160,6 +181,7 @@ def main() -> int:
                 spark_env,
             )
             jvm_kib = _jvm_peak_kib(server.jvm_pid)
+            worker_kib = _worker_peaks_kib(server.jvm_pid)
         finally:
             server.stop()
         s_ndcg = _ndcg(work / "spark" / "published")
@@ -177,12 +199,19 @@ def main() -> int:
         )
     print(f"### {args.scale} (seed {args.seed})\n")
     print(
-        "| engine | build wall (s) | ratio | peak RSS, build process (GiB) | peak RSS, Spark JVM (GiB) |"
+        "| engine | build wall (s) | ratio | peak RSS, build process (GiB) "
+        "| peak RSS, Spark JVM (GiB) | peak RSS, Spark Python workers (GiB) |"
     )
-    print("|---|---:|---:|---:|---:|")
-    print(f"| DuckDB | {d_wall:.1f} | 1.0 | {d_rss / gib:.2f} | — |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(f"| DuckDB | {d_wall:.1f} | 1.0 | {d_rss / gib:.2f} | — | — |")
     jvm = f"{jvm_kib / gib:.2f}" if jvm_kib else "n/a"
-    print(f"| Spark local[2] | {s_wall:.1f} | {s_wall / d_wall:.1f} | {s_rss / gib:.2f} | {jvm} |")
+    workers = (
+        f"{max(worker_kib) / gib:.2f} (largest of {len(worker_kib)})" if worker_kib else "none"
+    )
+    print(
+        f"| Spark local[2] | {s_wall:.1f} | {s_wall / d_wall:.1f} | {s_rss / gib:.2f} "
+        f"| {jvm} | {workers} |"
+    )
     nan = float("nan")
 
     def seconds(output: str, label: str) -> float:

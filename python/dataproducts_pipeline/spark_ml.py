@@ -15,10 +15,11 @@ the work runs in Spark, not in dbt's process.
   sweeps. The factors differ from DuckDB's; the offline NDCG@10 of the two is compared
   in BENCHMARKS.md. MLlib needs 32-bit integer ids: a larger id fails the model with a
   message, it is not wrapped.
-- **Ranking**: the listed learners' factors times the published courses' factors (a join, the
-  dot product by ``zip_with``/``aggregate``), the consumed courses removed, then the top
-  k per learner by ``row_number`` (score desc, course id asc) — the rules of
-  ``dataproducts_pipeline.ranking.factor_top_k``.
+- **Ranking**: blocked (:func:`als_ranked`): each block of learners is scored against the
+  published courses' factors by ``dataproducts_pipeline.ranking.factor_top_k`` in a Python
+  worker (``applyInPandas``), the rules and code of the DuckDB model. The workers need
+  numpy, pandas, pyarrow and this package (locally the server's workers run the
+  virtualenv's Python).
 """
 
 from __future__ import annotations
@@ -108,10 +109,29 @@ def als_factors(dbt: Any, spark: Any) -> Any:
     return result
 
 
+#: Learners per block of the ALS ranking on Spark: a block's scores (learners x courses)
+#: are computed in one Python worker, a chunk at a time (``ranking.factor_top_k``).
+LEARNERS_PER_BLOCK = 50_000
+
+#: The columns of ``int_als_recommendations_ranked``.
+RANKED_SCHEMA = (
+    "snapshot_name string, learner_id bigint, course_id bigint, anchor_course_id bigint, "
+    "module string, algorithm string, reason string, model_version string, "
+    "module_rank bigint, score double"
+)
+
+
 def als_ranked(dbt: Any, spark: Any) -> Any:
     """``int_als_recommendations_ranked`` on Spark: the top k courses per listed learner by
-    learner factors · course factors, the same rules and columns as the DuckDB model."""
-    from pyspark.sql import Window
+    learner factors · course factors, the same rules and columns as the DuckDB model.
+
+    Blocked, not a cross join: the published courses' factors (one small matrix per
+    snapshot) go to every worker with the function; learners are grouped by
+    (snapshot, block of ids) and co-grouped with their consumed courses, and each block
+    is scored by :func:`dataproducts_pipeline.ranking.factor_top_k` — the code the DuckDB
+    model runs. Spark moves each learner's factors once, instead of materializing and
+    sorting every learner-course pair (200M rows at ``medium``).
+    """
     from pyspark.sql import functions as F
 
     k = int(dbt.config.get("recommendations_k"))
@@ -128,47 +148,86 @@ def als_ranked(dbt: Any, spark: Any) -> Any:
         )
     )
     published = dbt.ref("stg_raw__courses").filter("is_published").select("course_id")
-    courses = (
+    course_rows = (
         factors.filter("entity_type = 'course'")
-        .select(
-            "snapshot_name", F.col("entity_id").alias("course_id"), F.col("factors").alias("cf")
-        )
-        .join(published, "course_id")
+        .join(published, F.col("entity_id") == F.col("course_id"))
+        .select("snapshot_name", "course_id", "factors")
+        .collect()
     )
+    course_factors = _course_matrices(course_rows)
+    largest_snapshot = max(
+        (r["n"] for r in learners.groupBy("snapshot_name").agg(F.count("*").alias("n")).collect()),
+        default=0,
+    )
+    blocks = max(1, -(-largest_snapshot // LEARNERS_PER_BLOCK))
+    block = F.pmod(F.col("learner_id"), F.lit(blocks)).alias("block")
     consumed = (
         dbt.ref("int_learner_course_affinities_decayed")
         .filter("is_consumed")
-        .select("snapshot_name", "learner_id", "course_id")
+        .select("snapshot_name", "learner_id", "course_id", block)
     )
-    scored = (
-        learners.join(courses, "snapshot_name")
-        .join(consumed, ["snapshot_name", "learner_id", "course_id"], "left_anti")
-        .select(
-            "snapshot_name",
-            "learner_id",
-            "course_id",
-            F.aggregate(
-                F.zip_with("lf", "cf", lambda x, y: x * y),
-                F.lit(0.0).cast("double"),
-                lambda a, b: a + b,
-            ).alias("score"),
+    ranked = (
+        learners.select("snapshot_name", "learner_id", "lf", block)
+        .groupBy("snapshot_name", "block")
+        .cogroup(consumed.groupBy("snapshot_name", "block"))
+        .applyInPandas(_block_ranker(course_factors, k, version), RANKED_SCHEMA)
+    )
+    return ranked
+
+
+def _course_matrices(rows: list[Any]) -> dict[str, tuple[Any, Any]]:
+    """Per snapshot: the published courses' ids (sorted) and their factor matrix."""
+    import numpy as np
+
+    by_snapshot: dict[str, list[tuple[int, list[float]]]] = {}
+    for r in rows:
+        by_snapshot.setdefault(r["snapshot_name"], []).append((int(r["course_id"]), r["factors"]))
+    matrices = {}
+    for snapshot_name, pairs in by_snapshot.items():
+        pairs.sort(key=lambda pair: pair[0])
+        ids = np.asarray([pair[0] for pair in pairs], dtype=np.int64)
+        matrices[snapshot_name] = (ids, np.asarray([pair[1] for pair in pairs], dtype=np.float64))
+    return matrices
+
+
+def _block_ranker(course_factors: dict[str, tuple[Any, Any]], k: int, version: str) -> Any:
+    """The function Spark runs per (snapshot, block): learners' top k by factor_top_k."""
+
+    def rank_block(learners: Any, consumed: Any) -> Any:
+        import numpy as np
+        import pandas as pd
+
+        from dataproducts_pipeline.ranking import factor_top_k
+
+        columns = [c.split()[0] for c in RANKED_SCHEMA.split(", ")]
+        if learners.empty or learners["snapshot_name"].iloc[0] not in course_factors:
+            return pd.DataFrame({c: [] for c in columns})
+        snapshot_name = learners["snapshot_name"].iloc[0]
+        course_ids, course_matrix = course_factors[snapshot_name]
+        learners = learners.sort_values("learner_id", kind="stable")
+        learner_matrix = np.asarray(learners["lf"].tolist(), dtype=np.float64)
+        top = factor_top_k(
+            learners["learner_id"].to_numpy(dtype=np.int64),
+            learner_matrix,
+            course_ids,
+            course_matrix,
+            consumed[["learner_id", "course_id"]],
+            k,
         )
-    )
-    order = Window.partitionBy("snapshot_name", "learner_id").orderBy(
-        F.col("score").desc(), F.col("course_id").asc()
-    )
-    ranked = scored.withColumn("module_rank", F.row_number().over(order)).filter(
-        F.col("module_rank") <= k
-    )
-    return ranked.select(
-        F.col("snapshot_name").cast("string").alias("snapshot_name"),
-        F.col("learner_id").cast("bigint").alias("learner_id"),
-        F.col("course_id").cast("bigint").alias("course_id"),
-        F.lit(None).cast("bigint").alias("anchor_course_id"),
-        F.lit("als").alias("module"),
-        F.lit("implicit_als").alias("algorithm"),
-        F.lit("Learners like you also took").alias("reason"),
-        F.lit(version).alias("model_version"),
-        F.col("module_rank").cast("bigint").alias("module_rank"),
-        F.col("score").cast("double").alias("score"),
-    )
+        return pd.DataFrame(
+            {
+                "snapshot_name": snapshot_name,
+                "learner_id": top["learner_id"],
+                "course_id": top["course_id"],
+                "anchor_course_id": pd.array([None] * len(top), dtype="Int64"),
+                "module": "als",
+                "algorithm": "implicit_als",
+                "reason": "Learners like you also took",
+                "model_version": version,
+                "module_rank": top["module_rank"].astype(np.int64),
+                "score": top["score"].astype(np.float64),
+            },
+            columns=columns,
+        )
+
+    return rank_block

@@ -314,6 +314,9 @@ def start_server(
         "HOME": str(work),
         "LC_ALL": "C.UTF-8",
         "TZ": "UTC",
+        # Python workers (the ALS ranking's applyInPandas, sent through Spark Connect) run
+        # this virtualenv's Python, which has numpy, pandas, pyarrow and this package
+        "PYSPARK_PYTHON": sys.executable,
     }
     (work / "conf").mkdir(exist_ok=True)
     started = time.monotonic()

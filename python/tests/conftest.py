@@ -210,6 +210,23 @@ class SparkBuild:
     #: tables later): (source_table, reason) -> rows; staging model -> rows.
     quarantine: dict[tuple[str, str], int]
     staged: dict[str, int]
+    #: The ALS module's inputs and output as Spark built them (intermediate schema):
+    #: table name -> rows (tuples in the order of the query in ``_ALS_QUERIES``).
+    als: dict[str, list[tuple[Any, ...]]]
+
+
+#: What test_spark_build checks the ALS ranking on Spark with (read right after the build).
+_ALS_QUERIES = {
+    "factors": "select snapshot_name, entity_type, entity_id, factors "
+    "from intermediate.int_als_factors_fitted",
+    "sampled": "select snapshot_name, learner_id "
+    "from intermediate.int_recommendation_learners_sampled",
+    "consumed": "select snapshot_name, learner_id, course_id "
+    "from intermediate.int_learner_course_affinities_decayed where is_consumed",
+    "published": "select course_id from staging.stg_raw__courses where is_published",
+    "ranked": "select snapshot_name, learner_id, course_id, module_rank, score "
+    "from intermediate.int_als_recommendations_ranked",
+}
 
 
 @pytest.fixture(scope="session")
@@ -260,6 +277,10 @@ def spark_build(spark_server: SparkServer, tmp_path_factory: pytest.TempPathFact
         ):
             cur.execute(f"select count(*) from staging.{name}")
             staged[name] = cur.fetchall()[0][0]
+        als = {}
+        for key, query in _ALS_QUERIES.items():
+            cur.execute(query)
+            als[key] = [tuple(row) for row in cur.fetchall()]
     return SparkBuild(
         root=root,
         published=root / "published",
@@ -269,6 +290,7 @@ def spark_build(spark_server: SparkServer, tmp_path_factory: pytest.TempPathFact
         manifest=json.loads((root / "target" / "manifest.json").read_text()),
         quarantine=quarantine,
         staged=staged,
+        als=als,
     )
 
 

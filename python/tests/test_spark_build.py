@@ -11,6 +11,7 @@ computes by the same SQL equal to DuckDB's.
 from __future__ import annotations
 
 import contextlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,47 @@ def test_all_six_modules_are_published_and_read(spark_build: SparkBuild) -> None
         }
         evaluation = client.recommendations.evaluation()
         assert set(MODULES) <= set(evaluation["module"])
+
+
+def _vector(value: Any) -> list[float]:
+    """An array<double> as PyHive returns it (JSON text) or as a list."""
+    return json.loads(value) if isinstance(value, str) else list(value)
+
+
+def test_als_ranking_on_spark_is_the_top_k_of_its_factors(spark_build: SparkBuild) -> None:
+    """The blocked ALS ranking on Spark, checked by brute force on the factors Spark
+    fitted: per sampled learner, every published, not consumed course scored by a dot
+    product, sorted by score desc then course id asc, the first k kept."""
+    als = spark_build.als
+    k = 10  # var recommendations_k
+    factors = {
+        (snapshot, kind, int(entity)): np.asarray(_vector(vector))
+        for snapshot, kind, entity, vector in als["factors"]
+    }
+    published = {int(c) for (c,) in als["published"]}
+    consumed = {(s, int(lr), int(c)) for s, lr, c in als["consumed"]}
+    expected = []
+    for snapshot, learner in als["sampled"]:
+        learner_vector = factors.get((snapshot, "learner", int(learner)))
+        if learner_vector is None:
+            continue  # no factors at this snapshot: the module lists nothing for them
+        scored = sorted(
+            (-float(vector @ learner_vector), course)
+            for (s, kind, course), vector in factors.items()
+            if s == snapshot
+            and kind == "course"
+            and course in published
+            and (snapshot, int(learner), course) not in consumed
+        )
+        expected += [
+            (snapshot, int(learner), course, rank, -negative)
+            for rank, (negative, course) in enumerate(scored[:k], start=1)
+        ]
+    got = sorted((s, int(lr), int(c), int(r), float(v)) for s, lr, c, r, v in als["ranked"])
+    expected.sort()
+    assert len(got) == len(expected) > 0
+    assert [row[:4] for row in got] == [row[:4] for row in expected]
+    np.testing.assert_allclose([r[4] for r in got], [r[4] for r in expected], rtol=1e-9)
 
 
 #: Published marts whose every row is computed by the same SQL on both engines from the
