@@ -68,8 +68,8 @@ def _jvm_peak_kib(pid: int | None) -> int | None:
 
 
 class _WorkerSampler:
-    """The peak of the summed resident set (``VmRSS``) of every process under the JVM
-    ``pid``: Spark's Python workers (the ALS ranking's pandas function), which the JVM's
+    """The peak of the summed resident set (``VmRSS``) of the Python processes under the
+    JVM ``pid``: Spark's Python workers (the ALS ranking's pandas function), which the JVM's
     own figure leaves out. Sampled every ``interval`` seconds on a thread, so a peak
     shorter than that can be missed."""
 
@@ -100,12 +100,16 @@ class _WorkerSampler:
                     ppid = int(re.search(r"PPid:\s+(\d+)", text).group(1))
                     children.setdefault(ppid, []).append(pid)
                     match = re.search(r"VmRSS:\s+(\d+) kB", text)
-                    rss[pid] = int(match.group(1)) if match else 0
+                    # Python processes only: a child the JVM is spawning shows the JVM's
+                    # own resident set until it execs
+                    python = re.search(r"^Name:\s+python", text, flags=re.M)
+                    rss[pid] = int(match.group(1)) if match and python else 0
             total, count, stack = 0, 0, list(children.get(self.pid, []))
             while stack:
                 child = stack.pop()
                 stack += children.get(child, [])
-                total, count = total + rss.get(child, 0), count + 1
+                if rss.get(child):
+                    total, count = total + rss[child], count + 1
             self.peak_kib = max(self.peak_kib, total)
             self.most_processes = max(self.most_processes, count)
 
