@@ -124,8 +124,8 @@ def _step_seconds(output: str, label: str) -> float | None:
 def _slowest(target_path: Path, n: int = 6) -> list[tuple[str, float]]:
     results = json.loads((target_path / "run_results.json").read_text())["results"]
     slow = sorted(results, key=lambda r: -r["execution_time"])[:n]
-    # unique ids are resource.project.name[.version]: keep name and version (unit tests
-    # are named by dbt with a hash)
+    # unique ids are resource.project.name[.version|.hash]: keep what follows the project
+    # (a unit test is model.test_name; dbt ends a shortened data-test name in a hash)
     return [(".".join(r["unique_id"].split(".")[2:]), r["execution_time"]) for r in slow]
 
 
