@@ -154,6 +154,12 @@ SETTINGS: dict[str, Setting] = {
             _duckdb_memory("memory_limit"),
         ),
         Setting(
+            "DATAPRODUCTS_PUBLISH_MEMORY",
+            "4GB",
+            "a DuckDB memory size (e.g. 4GB, 512MB)",
+            _duckdb_memory("memory_limit"),
+        ),
+        Setting(
             "DATAPRODUCTS_KEEP_SNAPSHOTS",
             "5",
             "a whole number of snapshots, at least 1 (e.g. 5)",
@@ -217,6 +223,7 @@ DUCKDB_BUILD = (
     "DATAPRODUCTS_DUCKDB_MEMORY_LIMIT",
     "DATAPRODUCTS_DUCKDB_BLOCK_ALLOCATOR_MEMORY",
     "DATAPRODUCTS_KEEP_SNAPSHOTS",
+    "DATAPRODUCTS_PUBLISH_MEMORY",
     "DATAPRODUCTS_PUBLISHED_DIR",
     "DATAPRODUCTS_TARGET",
 )
@@ -239,6 +246,7 @@ SPARK_BUILD = (
     *SPARK,
     "DATAPRODUCTS_SPARK_CONNECT_URL",
     "DATAPRODUCTS_KEEP_SNAPSHOTS",
+    "DATAPRODUCTS_PUBLISH_MEMORY",
     "DATAPRODUCTS_TARGET",
 )
 

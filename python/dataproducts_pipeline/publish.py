@@ -35,6 +35,8 @@ import fcntl
 import json
 import os
 import shutil
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -88,6 +90,10 @@ Step = Callable[[str], None]
 
 
 # --- where things are
+
+
+#: DuckDB's memory limit while a publish copies a build (``$DATAPRODUCTS_PUBLISH_MEMORY``).
+PUBLISH_MEMORY = "4GB"
 
 
 def default_target_path() -> Path:
@@ -452,7 +458,13 @@ def _duckdb_copy(
     specs = dbt_published_tables(dbt_manifest)
     created_at = datetime.now(UTC)
     con = duckdb.connect(str(file))
+    spill = tempfile.TemporaryDirectory(prefix="dataproducts-publish-")
     try:
+        # The copy sorts each relation: bounded, spilling beyond the limit (DuckDB's
+        # default, 80% of the machine, leaves the gate's pandas no room at `large`).
+        memory = os.environ.get("DATAPRODUCTS_PUBLISH_MEMORY", PUBLISH_MEMORY)
+        con.execute(f"set memory_limit = {_literal(memory)}")
+        con.execute(f"set temp_directory = {_literal(spill.name)}")
         try:
             con.execute(f"attach {_literal(str(warehouse))} as src (read_only)")
         except duckdb.Error as exc:
@@ -504,6 +516,7 @@ def _duckdb_copy(
         con.execute("checkpoint")
     finally:
         con.close()
+        spill.cleanup()
     return {
         "format": MANIFEST_FORMAT,
         "build_id": build_id,
@@ -521,9 +534,11 @@ def _duckdb_copy(
 def _marts_smallest_first(
     con: Any, checked: list[tuple[dict[str, Any], list[dict[str, str]]]]
 ) -> list[dict[str, Any]]:
-    """The specs of the public marts among ``checked``, smallest first (DuckDB's estimated
-    rows): the gate checks the small ones while DuckDB copies the big ones."""
-    from .validation import MARTS_SCHEMA
+    """The specs of the public marts among ``checked`` that the gate checks (the relation
+    :func:`~dataproducts_pipeline.validation.gated_relations` picks for each suite),
+    smallest first (DuckDB's estimated rows): the gate checks the small ones while DuckDB
+    copies the big ones."""
+    from .validation import MARTS_SCHEMA, gated_relations
 
     sizes = dict(
         con.execute(
@@ -533,24 +548,32 @@ def _marts_smallest_first(
         ).fetchall()
     )
     marts = [spec for spec, _ in checked if spec["schema"] == MARTS_SCHEMA]
+    gated = gated_relations(spec["relation"] for spec in marts)
+    marts = [spec for spec in marts if spec["relation"] in gated]
     return sorted(marts, key=lambda spec: sizes.get(spec["relation"], 0))
 
 
 class _ArrowMarts(Mapping[str, Any]):
-    """Relation -> the public mart of the attached ``src`` as an Arrow table.
+    """Relation -> the public mart of the attached ``src`` as an Arrow table, handed over
+    once.
 
     A thread of its own reads the marts through ``cursor``, one after the other in the
     order of ``specs``, as soon as it is created: the gate checks one mart while the next
-    is read (DuckDB reads without holding the GIL). Asking for a mart waits for its read.
-    After :meth:`stop` the marts not read yet are not read, and asking for one raises, so
-    that the gate of a failed publish ends at its next mart. :meth:`close` waits for the
-    reading thread, then closes the cursor.
+    is read (DuckDB reads without holding the GIL). It reads one mart ahead at most: the
+    next read starts when the gate has taken the previous mart. Asking for a mart waits
+    for its read and hands the table over: this mapping keeps no reference to it, so a
+    mart's memory is freed once the gate is done with it (at ``large`` the marts do not
+    all fit in memory at once), and asking for it again raises. After :meth:`stop` the
+    marts not read yet are not read, and asking for one raises, so that the gate of a
+    failed publish ends at its next mart. :meth:`close` waits for the reading thread, then
+    closes the cursor.
     """
 
     def __init__(self, cursor: Any, specs: list[dict[str, Any]]) -> None:
         self._cursor = cursor
         self._specs = {spec["relation"]: spec for spec in specs}
         self._tables: dict[str, Future] = {relation: Future() for relation in self._specs}
+        self._taken = threading.Semaphore(1)  # reads allowed ahead of the gate
         self._stopped = False
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="dataproducts-read")
         self._pool.submit(self._read_all)
@@ -559,12 +582,16 @@ class _ArrowMarts(Mapping[str, Any]):
         try:
             self._cursor.execute("set arrow_large_buffer_size = true")  # pandas' text layout
             for relation, spec in self._specs.items():
+                while not self._taken.acquire(timeout=0.2):
+                    if self._stopped:
+                        break
                 if self._stopped:
                     break
                 table = self._cursor.execute(
                     f"select * from src.{_quote(spec['schema'])}.{_quote(relation)}"
                 ).to_arrow_table()
                 self._tables[relation].set_result(table)
+                del table
         except BaseException as exc:
             for future in self._tables.values():
                 if not future.done():
@@ -581,7 +608,12 @@ class _ArrowMarts(Mapping[str, Any]):
         future = self._tables[relation]
         if self._stopped and not future.done():
             raise PublishError(f"the publish stopped before the gate read {relation}")
-        return future.result()
+        table = future.result()
+        handed = Future()
+        handed.set_exception(PublishError(f"{relation} was already handed to the gate"))
+        self._tables[relation] = handed
+        self._taken.release()
+        return table
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._specs)

@@ -283,6 +283,13 @@ def _unversioned(name: str) -> str:
     return re.sub(r"_v\d+$", "", name)
 
 
+def gated_relations(relations: Iterable[str]) -> set[str]:
+    """The relations among ``relations`` that the gate reads: one per suite (see
+    :func:`_resolve`)."""
+    names = set(relations)
+    return {r for r in (_resolve(names, mart) for mart in SUITES) if r is not None}
+
+
 def _resolve(tables: Iterable[str], mart: str) -> str | None:
     """The relation of ``mart``: its latest version's table ``<mart>_vN``, else ``<mart>``.
 

@@ -506,3 +506,41 @@ def test_a_build_with_a_failing_data_test_publishes_nothing(
         assert {s.method for s in client.recommendations.similar(1)} == {"jaccard"}
     # the pointer file was never rewritten
     assert json.loads((published / POINTER_FILE).read_text())["build_id"] == before.build_id
+
+
+def test_the_gate_gets_each_mart_once_read_one_ahead() -> None:
+    """The publisher's Arrow marts (``_ArrowMarts``): read in order, at most one mart ahead
+    of the gate, and handed over without a reference kept, so that a build whose marts do
+    not fit in memory together still publishes."""
+    import time
+    import weakref
+
+    import duckdb
+
+    from dataproducts.errors import PublishError
+    from dataproducts_pipeline.publish import _ArrowMarts
+
+    con = duckdb.connect()
+    con.execute("attach ':memory:' as src")
+    con.execute("create schema src.marts")
+    for name in ("a", "b", "c"):
+        con.execute(f"create table src.marts.{name} as select range as x from range(1000)")
+    marts = _ArrowMarts(con.cursor(), [{"relation": n, "schema": "marts"} for n in "abc"])
+    try:
+        deadline = time.monotonic() + 10
+        while not marts._tables["a"].done() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)  # time enough to read b and c, were it allowed to
+        assert [marts._tables[n].done() for n in "abc"] == [True, False, False]
+        first = marts["a"]
+        assert first.num_rows == 1000
+        gone = weakref.ref(first)
+        del first
+        assert gone() is None  # nothing else holds mart a
+        with pytest.raises(PublishError, match="already handed to the gate"):
+            marts["a"]
+        assert marts["b"].num_rows == 1000 and marts["c"].num_rows == 1000
+        assert list(marts) == ["a", "b", "c"]
+    finally:
+        marts.close()
+        con.close()
