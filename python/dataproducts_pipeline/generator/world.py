@@ -2,7 +2,14 @@
 
 Everything here is vectorized over rows; Python loops only run over small fixed sets
 (domains, languages, experiments, funnel rounds, learner chunks). Times are float64
-seconds since the start of the window ``[end - days, end)``; the writer converts them.
+seconds since the start of the world (``start``); the writer converts them.
+
+The world does not depend on where the data ends. Sign-ups, launches and organic course
+views happen in the *span* ``[0, days)``; everything they lead to (revisits, enrollments,
+progress, completions, the next course of a specialization, coaching, goals) is
+simulated up to the *horizon* ``span + HORIZON_DAYS``. The writer keeps the rows loaded
+before the data's end, so the data ending at D+1 is the data ending at D plus the rows
+loaded in [D, D+1): what ``generate --append`` adds.
 
 Learners are independent of each other, so the activity is simulated per chunk of
 ``CHUNK`` learners with a random generator seeded by ``(seed, stage, chunk)``: memory is
@@ -71,7 +78,7 @@ class Catalog:
     spec_id: np.ndarray  # int, -1 when none
     spec_pos: np.ndarray  # int, 0 when none
     next_course: np.ndarray  # index of the next course of the specialization, -1 when none
-    launched: np.ndarray  # seconds since window start
+    launched: np.ndarray  # seconds since the world's start
     title: np.ndarray  # object
     n_modules: np.ndarray
     module_sizes: np.ndarray  # (n, MAX_MODULES), 0 beyond n_modules
@@ -82,6 +89,7 @@ class Catalog:
 
 
 def make_catalog(sizes: Sizes, seed: int, window: float) -> Catalog:
+    """The catalog; ``window`` is the span (seconds) over which courses launch."""
     r = rng_for(seed, "courses")
     c = sizes.courses
     n_dom = len(DOMAINS)
@@ -328,10 +336,20 @@ def make_learners(
 # ----------------------------------------------------------------------------------------
 # Activity of one chunk of learners
 # ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Times:
+    """Seconds since the world's start: the span of sign-ups and organic views, the
+    horizon the world is simulated to, and the end of the data being written."""
+
+    span: float
+    horizon: float
+    end: float
+
+
 @dataclass
 class ExperimentWindow:
     experiment: Experiment
-    start: float  # seconds since window start (clipped to the data window)
+    start: float  # seconds since the world's start (clipped to [0, horizon))
     end: float
     treatment: np.ndarray  # bool per variant index: planted effect applies (non-control)
 
@@ -376,12 +394,16 @@ def simulate_chunk(
     coaching_catalog: dict[str, np.ndarray],
     seed: int,
     chunk: int,
-    window: float,
+    times: Times,
     planted: Planted,
     day_offset: float = 0.0,
 ) -> ChunkResult:
     """Simulates the activity of one chunk of learners (see the module docstring of
-    ``dataproducts_pipeline.generate`` for the planted structure)."""
+    ``dataproducts_pipeline.generate`` for the planted structure).
+
+    The rows do not depend on ``times.end``; only the planted facts (what tests can
+    recover from the data) count what happened before it."""
+    span, window, end = times.span, times.horizon, times.end
     r = rng_for(seed, "activity", chunk)
     n = len(people.ids)
     hazard0 = np.array([planted.hazard[d] for d in DIFFICULTIES])
@@ -390,7 +412,7 @@ def simulate_chunk(
     learner = np.repeat(np.arange(n), people.views)
     e = len(learner)
     f = r.random(e)  # position in the learner's active span (drives interest drift)
-    t_view = people.signed_up[learner] + (window - people.signed_up[learner]) * f
+    t_view = people.signed_up[learner] + (span - people.signed_up[learner]) * f
     in_domain = r.random(e) < planted.in_domain_share
     k = people.n_interests[learner]
     idx = np.clip(np.floor(f * k + (r.random(e) - 0.5) * 0.8), 0, k - 1).astype(int)
@@ -561,13 +583,17 @@ def simulate_chunk(
     eng = {key: np.concatenate([rd[key] for rd in rounds]) for key in rounds[0]} if rounds else {}
     if not eng:
         eng = _empty_engagements()
-    facts = _nudge_truth(eng, exp_time[nudge] if nudge is not None else None, window)
-    exposures = _exposures(people, eng, experiments, exp_time, variant, seed, chunk, planted)
+    facts = _nudge_truth(eng, exp_time[nudge] if nudge is not None else None, end)
+    exposures = _exposures(people, eng, experiments, exp_time, variant, seed, chunk, planted, end)
     facts.update(exposures.pop("_facts"))  # type: ignore[arg-type]
     deliveries, responses = _coaching(eng, holdout, coaching_catalog, seed, chunk, window, planted)
     goals = _goals(people, eng, seed, chunk, window, planted, day_offset)
-    facts["goals"] = float(len(goals["learner"]))
-    facts["goals_achieved"] = float(goals["achieved"].sum())
+    seen = goals["t"] < end
+    facts["goals"] = float(seen.sum())
+    facts["goals_achieved"] = float(
+        (seen & (np.nan_to_num(eng["t_complete"][goals["eng"]], nan=np.inf) < end)
+         & goals["achieved"]).sum()
+    )  # fmt: skip
     for key in ("complete_at", "complete_control", "complete_treated", "post_nudge"):
         eng.pop(key)
     return ChunkResult(people, eng, exposures, deliveries, responses, goals, facts)
@@ -586,19 +612,20 @@ def _empty_engagements() -> dict[str, np.ndarray]:
 
 
 def _nudge_truth(
-    eng: dict[str, np.ndarray], exposed_at: np.ndarray | None, window: float
+    eng: dict[str, np.ndarray], exposed_at: np.ndarray | None, end: float
 ) -> dict[str, float]:
     """Potential outcomes of the nudge for every exposed learner of this chunk.
 
     Outcome: the learner has a course_complete at or after their exposure. Enrollments
     started before the exposure complete identically in both worlds; enrollments started
     after it (inside the experiment) complete under the control or the treated hazard,
-    drawn with the same uniform (common random numbers)."""
+    drawn with the same uniform (common random numbers). Counted as the data ending at
+    ``end`` shows them: exposures and completions before it."""
     if exposed_at is None:
         return {}
     learner = eng["learner"]
-    exposed = np.isfinite(exposed_at)
-    after = eng["complete_at"] >= exposed_at[learner]
+    exposed = exposed_at < end
+    after = (eng["complete_at"] >= exposed_at[learner]) & (eng["complete_at"] < end)
     realized_pre = eng["complete_control"] & ~eng["post_nudge"]
     y0 = np.zeros(len(exposed_at), dtype=bool)
     y1 = np.zeros(len(exposed_at), dtype=bool)
@@ -620,7 +647,9 @@ def _exposures(
     seed: int,
     chunk: int,
     planted: Planted,
+    end: float = np.inf,
 ) -> dict[str, np.ndarray]:
+    """Exposure rows (all of the world's); the facts count those before ``end``."""
     r = rng_for(seed, "exposures", chunk)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("exp", "learner", "variant", "t", "kind")}
     facts: dict[str, float] = {}
@@ -672,13 +701,14 @@ def _exposures(
         parts["variant"].append(var)
         parts["t"].append(tt)
         parts["kind"].append(kind)
-        facts[f"{eid}:exposed"] = float(len(exposed))
-        facts[f"{eid}:logged_learners"] = float(len(np.unique(lrn)))
-        facts[f"{eid}:cross_variant_learners"] = float(len(np.unique(lrn[kind == 2])))
-        facts[f"{eid}:cross_variant_rows"] = float((kind == 2).sum())
-        facts[f"{eid}:srm_lost_learners"] = float(lost.sum())
+        seen, first_seen = tt < end, exposed[exp_time[xi, exposed] < end]
+        facts[f"{eid}:exposed"] = float(len(first_seen))
+        facts[f"{eid}:logged_learners"] = float(len(np.unique(lrn[seen])))
+        facts[f"{eid}:cross_variant_learners"] = float(len(np.unique(lrn[seen & (kind == 2)])))
+        facts[f"{eid}:cross_variant_rows"] = float((seen & (kind == 2)).sum())
+        facts[f"{eid}:srm_lost_learners"] = float(lost[first_seen].sum())
         for j, v in enumerate(x.experiment.variants):
-            facts[f"{eid}:first:{v.name}"] = float((variant[xi, exposed] == j).sum())
+            facts[f"{eid}:first:{v.name}"] = float((variant[xi, first_seen] == j).sum())
     out = {k: np.concatenate(v) if v else np.zeros(0, dtype=np.int64) for k, v in parts.items()}
     order = np.lexsort((out["kind"], out["t"], out["learner"], out["exp"]))
     out = {k: v[order] for k, v in out.items()}
