@@ -26,10 +26,12 @@ from .generator.config import DEFAULT_END
 DEFAULT_END_DATE = f"{DEFAULT_END:%Y-%m-%d}"
 
 
-def _end_date(value: str) -> datetime:
-    """``--end-date``: a calendar day (the data ends at its midnight, UTC) or ``today``."""
+def _end_date(value: str | None, option: str = "--end-date") -> datetime | None:
+    """``--end-date``/``--start-date``: a calendar day (midnight UTC) or ``today``."""
     from datetime import UTC
 
+    if value is None:
+        return None
     text = value.strip().lower()
     if text == "today":
         day = datetime.now(UTC).date()
@@ -39,7 +41,7 @@ def _end_date(value: str) -> datetime:
         except ValueError:
             raise click.BadParameter(
                 f"{value!r} is not a date: use YYYY-MM-DD (e.g. 2026-11-01) or 'today'.",
-                param_hint="'--end-date'",
+                param_hint=f"'{option}'",
             ) from None
     return datetime(day.year, day.month, day.day)
 
@@ -58,12 +60,28 @@ def _end_date(value: str) -> datetime:
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
 @click.option(
     "--end-date",
+    "--end",
     "end",
     metavar="YYYY-MM-DD|today",
     callback=lambda _ctx, _param, value: _end_date(value),
     default=DEFAULT_END_DATE,
     show_default=True,
-    help="The data ends at midnight UTC of this day (`today`: today's date, UTC).",
+    help="The data ends at midnight UTC of this day (`today`: today's date, UTC): it "
+    "holds the rows loaded before it.",
+)
+@click.option(
+    "--start-date",
+    "start",
+    metavar="YYYY-MM-DD",
+    callback=lambda _ctx, _param, value: _end_date(value, "--start-date"),
+    help="The world's first day (sign-ups and launches start here) [default: the end "
+    "minus --days]. Regenerating from an appended warehouse's start gives the same data.",
+)
+@click.option(
+    "--append",
+    is_flag=True,
+    help="Add to the target's raw tables the rows loaded between their current end and "
+    "--end-date (the same world: seed, sizes and start come from the target's log).",
 )
 @click.option(
     "--bad-row-rate",
@@ -85,11 +103,14 @@ def _end_date(value: str) -> datetime:
 def generate(**kwargs: Any) -> None:
     """Generate synthetic raw data with planted structure into schema `raw`.
 
-    Deterministic for a seed and an end date. Replaces the raw tables of the target.
+    Deterministic for a seed, a start and an end date. Replaces the raw tables of the
+    target, or, with --append, adds the next days of the same world to them: generating to
+    D then appending to D+1 gives the same tables as generating to D+1 from the same start.
 
     \b
     Examples:
       dataproducts generate --scale tiny --seed 1
+      dataproducts generate --scale tiny --seed 1 --append --end-date 2026-11-02
       dataproducts generate --scale small --bad-row-rate 0.01 --end-date today
       dataproducts generate --learners 1000 --courses 50 --days 60 --quiet
       dataproducts generate --scale tiny --target postgres
@@ -103,6 +124,20 @@ def generate(**kwargs: Any) -> None:
         ("DATAPRODUCTS_GENERATE_MEMORY", *settings.for_target(kwargs["target"], build=False))
     )
     quiet = kwargs.pop("quiet")
+    if kwargs["append"]:
+        from click.core import ParameterSource
+
+        ctx = click.get_current_context()
+        given = [
+            f"--{name.replace('_', '-')}"
+            for name in ("scale", "learners", "courses", "days", "seed", "bad_row_rate")
+            if ctx.get_parameter_source(name)
+            in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+        ] + (["--start-date"] if kwargs["start"] is not None else [])
+        if given:
+            raise click.UsageError(
+                f"--append takes the world from the target's generator log: drop {', '.join(given)}."
+            )
     report = run(progress=not quiet, **kwargs)
     click.echo(report.summary())
 

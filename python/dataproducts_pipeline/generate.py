@@ -4,15 +4,24 @@
 >>> report.rows["learners"]
 200
 
-Writes the eight tables of the raw contract (:mod:`dataproducts_pipeline.raw_contract`) into schema
-``raw`` of the DuckDB file (target ``dev``), of PostgreSQL (target ``postgres``, with
-COPY) or of Spark (target ``spark``: Parquet files registered as external tables, see
-:mod:`dataproducts_pipeline.generator.spark`), replacing them. The output is identical for the same ``(seed, sizes, end)``.
-Everything happens in the window ``[end - days, end)``; ``end`` defaults to
-2026-11-01 00:00 UTC (the experiments of the registry run inside Aug-Oct 2026; one
-outside the window gets no exposure, and the report's summary says so). ``dataproducts
-generate --end-date today`` ends the data at today's midnight UTC, so that ``dbt source
-freshness`` passes on it.
+Writes the eight tables of the raw contract (:mod:`dataproducts_pipeline.raw_contract`)
+into schema ``raw`` of the DuckDB file (target ``dev``), of PostgreSQL (target
+``postgres``, with COPY) or of Spark (target ``spark``: Parquet files registered as
+external tables, see :mod:`dataproducts_pipeline.generator.spark`), replacing them, and
+logs the run in ``raw.generator_runs`` (:mod:`dataproducts_pipeline.generator.log`).
+
+Time: a *world* and where the data *ends*. The world starts at ``start`` (default
+``end - days``): sign-ups, launches and organic course views happen in its first ``days``
+days, and what they lead to is simulated ``HORIZON_DAYS`` (60) days further. It depends on
+``(seed, sizes, start)`` only. The data holds the world's rows loaded before ``end``
+(``_loaded_at < end``); ``end`` defaults to 2026-11-01 00:00 UTC (the experiments of the
+registry run inside Aug-Oct 2026; one outside ``[start, end)`` gets no exposure, and the
+report's summary says so). ``dataproducts generate --end-date today`` ends the data at
+today's midnight UTC, so that ``dbt source freshness`` passes on it. ``append=True``
+(``generate --append --end-date D2``) adds to the target the rows loaded between its
+data's end and ``D2``: the same tables a full generation from the same start to ``D2``
+holds, late rows (happened before the old end, loaded after it) and re-sent duplicates
+included (``test_generate_append.py``).
 
 Sizes (``scale`` → learners / courses / days / ≈ events; ``learners=``, ``courses=``,
 ``days=`` override): tiny 200 / 30 / 120 / ~10k; small 5k / 200 / 180 / ~300k;
@@ -43,7 +52,8 @@ Learners
     activity), a language (en 65%, es, pt, fr, de, zh, ar, hi), a country consistent with
     the language, an IANA time zone consistent with the country, a first name from a
     per-language list (with accents, apostrophes and non-Latin scripts), and a sign-up time
-    uniform in the window. 10% of learners have no event at all (cold start).
+    uniform in the span (the world's first ``days`` days). 10% of learners have no event
+    at all (cold start).
 Courses
     A domain (every domain has a course when there are at least 15), a language (80% en),
     a difficulty, a Zipf-like popularity (weight ∝ 1/rank^1.1 over a random ranking), 5%
@@ -51,7 +61,7 @@ Courses
     topics ("Machine Learning Foundations", "Accounting Deep Dive (Español)"). About half
     the courses of each domain form specializations of 3-5 ordered courses sharing a topic
     and a language, with rising difficulty. 90% of courses launch in the first days of the
-    window, 10% later (they get no view before their launch).
+    span, 10% later (they get no view before their launch).
 Course items
     3-6 modules of 3-5 items; every module ends with a quiz; other items are lectures,
     readings or assignments; quizzes and assignments have a passing score 60-80.
@@ -68,8 +78,8 @@ Activity funnel, per (learner, course)
     hazard (by difficulty, * a learner "grit" factor, * 0.8 in an interest domain), often
     after starting the next item (and failing its quiz). ``course_complete`` follows the
     last item's completion. 20% of drop-outs ``unenroll``. Modules are hours to weeks
-    apart (inactivity gaps); timestamps increase along the funnel; nothing is at or after
-    ``end`` (activity that would be is censored).
+    apart (inactivity gaps); timestamps increase along the funnel; the data holds what
+    was loaded before ``end`` (the rest arrives with later appends).
 Specializations
     A learner who completes course k of a specialization views course k+1 with probability
     0.6 (a few days later) and enrolls with probability 0.85 — the signal behind the
@@ -109,20 +119,24 @@ Goals
     syntax, SQL), with a target date 30-120 days later; a goal is *achieved* when the
     course is completed before the target date (``planted["goals"]``).
 ``_loaded_at``
-    The row's time plus a lag of minutes to hours (exponential, mean 30 min), never at
-    or after ``end``.
+    Event-like rows (events, exposures, deliveries, responses, goals): the row's time plus
+    5 s and an exponential lag (mean 30 min), so the last rows before ``end`` arrive in
+    the next day's load; a response never loads before its delivery. Learners, courses and
+    items load 1-5 s after they sign up or launch, before anything that refers to them.
 
 Bad rows (``bad_row_rate``)
 ---------------------------
 For each raw table, about ``bad_row_rate`` * its rows are added, spread evenly over the
-kinds that apply to it (at least one of each when the rate is positive), see
-:data:`BAD_ROW_KINDS`: each is a copy of a valid row that breaks exactly ONE staging rule.
-``null_key`` (primary key null) and ``duplicate`` (the same row re-sent with a later
-``_loaded_at``: the older copy becomes *superseded*) keep the key; the others
+kinds that apply to it (at least one of each when the rate is positive, among the rows
+loaded in the span's first ``days - 8`` days; later rows are copied by a per-row draw, so
+the choice never depends on where the data ends), see :data:`BAD_ROW_KINDS`: each is a
+copy of a valid row that breaks exactly ONE staging rule. ``null_key`` (primary key null)
+and ``duplicate`` (the same row re-sent 1 hour to 7 days later: the older copy becomes
+*superseded*; a re-send may arrive in a later day's load) keep the key; the others
 (``invalid_enum``, ``orphan``, ``future_timestamp``, ``score_out_of_range``,
 ``invalid_text``) get a fresh primary key, so no other row refers to them and the clean
 data set is unchanged. :data:`BAD_ROW_REASONS` maps ``(table, kind)`` to the staging
-reason (or the ``superseded`` fate); the report counts exactly what was planted.
+reason (or the ``superseded`` fate); the report counts exactly what the data holds.
 """
 
 from __future__ import annotations
@@ -147,16 +161,27 @@ from dataproducts.errors import ConfigurationError, WarehouseError
 from dataproducts.paths import SEEDS_DIR, default_duckdb_path
 
 from .generator import postgres, spark
-from .generator.config import BAD_ROW_KINDS, BAD_ROW_REASONS, DEFAULT_END, PLANTED, SCALES, Sizes
+from .generator.config import (
+    BAD_ROW_KINDS,
+    BAD_ROW_REASONS,
+    DEFAULT_END,
+    HORIZON_DAYS,
+    PLANTED,
+    SCALES,
+    Sizes,
+)
+from .generator.log import LOG, SELECT_LAST, Entry, World, from_row
 from .generator.world import (
     CHUNK,
     CourseSampler,
     ExperimentWindow,
+    Times,
     make_catalog,
     make_learners,
     simulate_chunk,
 )
-from .generator.writer import Clock, DuckWriter, epoch_us
+from .generator.writer import Clock, DuckWriter, epoch_us, loaded_between
+from .raw_contract import RAW_SCHEMA, RAW_TABLES
 
 __all__ = [
     "BAD_ROW_KINDS",
@@ -185,6 +210,10 @@ class GenerateReport:
     rows: dict[str, int]
     #: (table, kind) → number of bad rows planted (see BAD_ROW_KINDS).
     bad_rows: dict[tuple[str, str], int]
+    #: The world's first instant (sign-ups and launches start here).
+    start: datetime | None = None
+    #: An append: the data's previous end (``rows`` and ``bad_rows`` count what was added).
+    since: datetime | None = None
     planted: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -197,11 +226,18 @@ class GenerateReport:
         return out
 
     def summary(self) -> str:
-        lines = [
-            f"generated {self.scale} (seed {self.seed}: {self.learners:,} learners, "
-            f"{self.courses:,} courses, {self.days} days to {self.end:%Y-%m-%d}) "
-            f"into {self.target} {self.location} in {self.seconds:.1f} s",
-        ]
+        world = (
+            f"{self.scale} (seed {self.seed}: {self.learners:,} learners, {self.courses:,} "
+            f"courses, {self.days} days of sign-ups from {self.start:%Y-%m-%d})"
+        )
+        if self.since is None:
+            head = f"generated {world} to {self.end:%Y-%m-%d}"
+        else:
+            head = (
+                f"appended to {world} the rows loaded from {self.since:%Y-%m-%d %H:%M} "
+                f"to {self.end:%Y-%m-%d %H:%M}"
+            )
+        lines = [f"{head} into {self.target} {self.location} in {self.seconds:.1f} s"]
         width = max(len(t) for t in self.rows)
         for table, n in self.rows.items():
             bad = sum(v for (t, _), v in self.bad_rows.items() if t == table)
@@ -217,7 +253,7 @@ class GenerateReport:
         outside = self.planted.get("experiments_outside_window")
         if outside:
             lines.append(
-                f"  warning: {', '.join(outside)} ran outside [{self.end - timedelta(days=self.days):%Y-%m-%d}, "
+                f"  warning: {', '.join(outside)} ran outside [{self.start:%Y-%m-%d}, "
                 f"{self.end:%Y-%m-%d}): no exposures (choose --end-date/--days to cover them)"
             )
         return "\n".join(lines)
@@ -308,6 +344,8 @@ def generate(
     bad_row_rate: float = 0.0,
     target: str = "dev",
     end: datetime = DEFAULT_END,
+    start: datetime | None = None,
+    append: bool = False,
     duckdb_path: str | os.PathLike[str] | None = None,
     pg_dsn: str | None = None,
     spark_server: dict[str, Any] | None = None,
@@ -316,6 +354,13 @@ def generate(
     progress: bool = True,
 ) -> GenerateReport:
     """Generates the raw tables; see the module docstring for what is planted.
+
+    The world starts at ``start`` (default ``end - days``) and the data holds its rows
+    loaded before ``end``. ``append=True`` extends the target's raw tables instead: the
+    world's parameters come from the target's generator log (the other size, seed and
+    rate arguments are ignored), and the rows loaded between the data's current end and
+    ``end`` are added, so the result equals a full generation from the same ``start``
+    to ``end``.
 
     ``allocator(experiment, learner_ids) -> variant names`` replaces the registry's MD5
     allocation (``Experiment.assign_many``). ``duckdb_path`` defaults to
@@ -328,79 +373,109 @@ def generate(
     from tqdm import tqdm
 
     started = time.perf_counter()
-    sizes = Sizes.resolve(scale, learners, courses, days)
-    if not (isinstance(bad_row_rate, int | float) and 0.0 <= bad_row_rate <= 0.5):
-        raise ConfigurationError(f"bad_row_rate must be between 0 and 0.5, got {bad_row_rate!r}.")
     if target not in ("dev", "postgres", "spark"):
         raise ConfigurationError(
             f"unknown target {target!r}; use 'dev' (DuckDB), 'postgres' or 'spark'."
         )
-    if end.tzinfo is not None:
-        raise ConfigurationError("end must be a naive datetime in UTC (no tzinfo).")
+    if end.tzinfo is not None or (start is not None and start.tzinfo is not None):
+        raise ConfigurationError("end and start must be naive datetimes in UTC (no tzinfo).")
+    if not append:
+        sizes = Sizes.resolve(scale, learners, courses, days)
+        if not (isinstance(bad_row_rate, int | float) and 0.0 <= bad_row_rate <= 0.5):
+            raise ConfigurationError(
+                f"bad_row_rate must be between 0 and 0.5, got {bad_row_rate!r}."
+            )
     allocate = allocator or _default_allocator
     registry = Registry.from_seeds()
     msgs = _coaching_catalog(SEEDS_DIR)
-    clock = Clock(end, sizes.days)
-    window = clock.window
-
-    experiments: list[ExperimentWindow] = []
-    for exp in registry.experiments.values():
-        lo = (epoch_us(_parse_ts(exp.start_at)) - clock.start_us) / 1e6
-        hi = (epoch_us(_parse_ts(exp.end_at)) - clock.start_us) / 1e6
-        lo, hi = max(lo, 0.0), min(hi, window)
-        if hi > lo:
-            experiments.append(
-                ExperimentWindow(
-                    experiment=exp,
-                    start=lo,
-                    end=hi,
-                    treatment=np.array([not v.is_control for v in exp.variants]),
-                )
-            )
-    n_var_max = max((len(x.experiment.variants) for x in experiments), default=1)
-    msgs["experiment_ids"] = np.array(
-        [x.experiment.experiment_id for x in experiments], dtype=object
-    )
-    names = np.full((max(len(experiments), 1), n_var_max), "", dtype=object)
-    for i, x in enumerate(experiments):
-        names[i, : len(x.experiment.variants)] = [v.name for v in x.experiment.variants]
-    msgs["variant_names"] = names
 
     with tempfile.TemporaryDirectory(prefix="dataproducts-generate-") as tmp:
-        if target == "dev":
-            path = Path(duckdb_path or default_duckdb_path())
-            path.parent.mkdir(parents=True, exist_ok=True)
-            location = str(path)
-            dsn = None
-        elif target == "postgres":
-            path = Path(tmp) / "generate.duckdb"
-            dsn = pg_dsn or dsn_from_env()
-            postgres.connect(dsn).close()  # fail fast, before generating anything
-            from dataproducts.dsn import mask_dsn
-
-            location = mask_dsn(dsn)
-        else:
-            path = Path(tmp) / "generate.duckdb"
-            dsn = None
-            server = {**spark.server_from_env(), **(spark_server or {})}
-            raw_dir = spark.check_raw_dir(Path(spark_raw_dir or spark.default_raw_dir()))
-            spark.connect(**server).close()  # fail fast, before generating anything
-            location = f"{server['host']}:{server['port']} (Parquet files in {raw_dir})"
-        try:
-            con = duckdb.connect(str(path))
-        except duckdb.IOException as exc:
-            raise WarehouseError(
-                f"cannot open the DuckDB file {path}: {exc}. Close whatever holds it "
-                "(a dbt run, a notebook) or pass another duckdb_path / $DATAPRODUCTS_DUCKDB."
-            ) from exc
+        con = duckdb.connect(str(Path(tmp) / "world.duckdb"))
         try:
             _configure(con, tmp)
+            # --- the target: where the data goes, and (append) the world it comes from ---
+            if target == "dev":
+                path = Path(duckdb_path or default_duckdb_path())
+                path.parent.mkdir(parents=True, exist_ok=True)
+                location = str(path)
+                _attach_target(con, path)
+                last = _duckdb_last(con, location) if append else None
+            elif target == "postgres":
+                dsn = pg_dsn or dsn_from_env()
+                postgres.connect(dsn).close()  # fail fast, before generating anything
+                from dataproducts.dsn import mask_dsn
+
+                location = mask_dsn(dsn)
+                last = postgres.last_entry(dsn, location) if append else None
+            else:
+                server = {**spark.server_from_env(), **(spark_server or {})}
+                raw_dir = spark.check_raw_dir(Path(spark_raw_dir or spark.default_raw_dir()))
+                spark.connect(**server).close()  # fail fast, before generating anything
+                location = f"{server['host']}:{server['port']} (Parquet files in {raw_dir})"
+                last = spark.last_entry(server, location) if append else None
+            if last is not None:
+                world, since = last.world, last.loaded_to
+                if end <= since:
+                    raise ConfigurationError(
+                        f"the raw data in {location} already ends at {since:%Y-%m-%d %H:%M}: "
+                        "--append needs a later --end-date."
+                    )
+            else:
+                world = World(
+                    seed=int(seed), scale=sizes.scale, learners=sizes.learners,
+                    courses=sizes.courses, days=sizes.days, bad_row_rate=float(bad_row_rate),
+                    start=start if start is not None else end - timedelta(days=sizes.days),
+                )  # fmt: skip
+                since = None
+                if end <= world.start:
+                    raise ConfigurationError(
+                        f"the data would end ({end:%Y-%m-%d}) before the world starts "
+                        f"({world.start:%Y-%m-%d}): choose a later --end-date or an earlier start."
+                    )
+            if end > world.horizon:
+                raise ConfigurationError(
+                    f"the world of this data is simulated to {world.horizon:%Y-%m-%d} "
+                    f"({world.days} days of sign-ups + {HORIZON_DAYS} days): the data cannot "
+                    f"end at {end:%Y-%m-%d}. Regenerate with a later start instead."
+                )
+            sizes = Sizes(world.scale, world.learners, world.courses, world.days)
+            clock = Clock(world.start, world.days)
+            times = Times(span=clock.span, horizon=clock.horizon, end=clock.seconds(end))
+            since_us = None if since is None else epoch_us(since)
+            end_us = epoch_us(end)
+
+            experiments: list[ExperimentWindow] = []
+            outside: list[str] = []
+            for exp in registry.experiments.values():
+                lo = clock.seconds(_parse_ts(exp.start_at))
+                hi = clock.seconds(_parse_ts(exp.end_at))
+                if min(hi, times.end) <= max(lo, 0.0):
+                    outside.append(exp.experiment_id)
+                lo, hi = max(lo, 0.0), min(hi, times.horizon)
+                if hi > lo:
+                    experiments.append(
+                        ExperimentWindow(
+                            experiment=exp,
+                            start=lo,
+                            end=hi,
+                            treatment=np.array([not v.is_control for v in exp.variants]),
+                        )
+                    )
+            n_var_max = max((len(x.experiment.variants) for x in experiments), default=1)
+            msgs["experiment_ids"] = np.array(
+                [x.experiment.experiment_id for x in experiments], dtype=object
+            )
+            names = np.full((max(len(experiments), 1), n_var_max), "", dtype=object)
+            for i, x in enumerate(experiments):
+                names[i, : len(x.experiment.variants)] = [v.name for v in x.experiment.variants]
+            msgs["variant_names"] = names
+
+            # --- the world, in the scratch database ---------------------------------------
             facts: dict[str, float] = {}
-            con.begin()
-            writer = DuckWriter(con, seed, clock)
+            writer = DuckWriter(con, world.seed, clock)
             writer.create_tables()
             with tqdm(total=1, desc="catalog", disable=not progress) as bar:
-                cat = make_catalog(sizes, seed, window)
+                cat = make_catalog(sizes, world.seed, clock.span)
                 sampler = CourseSampler(cat)
                 writer.write_catalog(cat)
                 bar.update()
@@ -412,10 +487,10 @@ def generate(
                 for chunk in range(n_chunks):
                     first = chunk * CHUNK + 1
                     n = min(CHUNK, sizes.learners - chunk * CHUNK)
-                    people = make_learners(first, n, sizes, seed, chunk, window, PLANTED)
+                    people = make_learners(first, n, sizes, world.seed, chunk, clock.span, PLANTED)
                     res = simulate_chunk(
                         people, cat, sampler, experiments, allocate,
-                        _holdout(con, people.ids), msgs, seed, chunk, window, PLANTED,
+                        _holdout(con, people.ids), msgs, world.seed, chunk, times, PLANTED,
                         clock.day_offset,
                     )  # fmt: skip
                     writer.write_chunk(res, msgs, chunk)
@@ -424,41 +499,106 @@ def generate(
                     bar.update(n)
             writer.finish()
             with tqdm(total=1, desc="bad rows", disable=not progress) as bar:
-                bad = writer.plant_bad_rows(bad_row_rate)
+                writer.plant_bad_rows(world.bad_row_rate)
                 bar.update()
-            rows = writer.counts()
-            con.commit()
-            if target == "postgres":
-                assert dsn is not None
-                postgres.copy_tables(con, dsn, progress)
-            elif target == "spark":
-                spark.copy_tables(con, raw_dir, server, progress)
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):  # not in a transaction any more
-                con.rollback()
-            raise
+            bad = writer.planted(since_us, end_us) if world.bad_row_rate > 0 else {}
+
+            # --- the rows loaded in [since, end), into the target ---------------------------
+            entry = Entry(
+                run_number=1 if last is None else last.run_number + 1,
+                mode="generate" if last is None else "append",
+                world=world,
+                loaded_from=since,
+                loaded_to=end,
+            )
+            where = loaded_between(since_us, end_us)
+            if target == "dev":
+                rows = _deliver_duckdb(con, where, entry)
+            elif target == "postgres":
+                rows = postgres.copy_tables(con, dsn, progress, where=where, log=entry)
+            else:
+                rows = spark.copy_tables(con, raw_dir, server, progress, where=where, log=entry)
         finally:
             con.close()
 
     return GenerateReport(
         target=target,
         location=location,
-        seed=seed,
-        scale=sizes.scale,
-        learners=sizes.learners,
-        courses=sizes.courses,
-        days=sizes.days,
+        seed=world.seed,
+        scale=world.scale,
+        learners=world.learners,
+        courses=world.courses,
+        days=world.days,
         end=end,
         rows=rows,
         bad_rows=bad,
+        start=world.start,
+        since=since,
         planted={
             **_planted_facts(facts, experiments, msgs),
-            "experiments_outside_window": sorted(
-                set(registry.experiments) - {x.experiment.experiment_id for x in experiments}
-            ),
+            "experiments_outside_window": sorted(outside),
         },
         seconds=time.perf_counter() - started,
     )
+
+
+def _attach_target(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Attaches the target DuckDB file as ``target`` (its lock is held until the end)."""
+    literal = str(path).replace("'", "''")
+    try:
+        con.execute(f"attach '{literal}' as target")
+    except (duckdb.IOException, duckdb.BinderException) as exc:
+        raise WarehouseError(
+            f"cannot open the DuckDB file {path}: {exc}. Close whatever holds it "
+            "(a dbt run, a notebook) or pass another duckdb_path / $DATAPRODUCTS_DUCKDB."
+        ) from exc
+
+
+def _duckdb_last(con: duckdb.DuckDBPyConnection, where: str) -> Entry:
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where database_name = 'target' "
+        f"and schema_name = '{RAW_SCHEMA}' and table_name = '{LOG.name}'"
+    ).fetchone()[0]
+    row = (
+        con.execute(SELECT_LAST.replace(f"{RAW_SCHEMA}.", f"target.{RAW_SCHEMA}.")).fetchone()
+        if exists
+        else None
+    )
+    return from_row(row, where)
+
+
+def _deliver_duckdb(con: duckdb.DuckDBPyConnection, where: str, entry: Entry) -> dict[str, int]:
+    """Copies the world's rows matching ``where`` into the target file's raw tables (a
+    full generation replaces them, an append adds to them) and logs the run, in one
+    transaction: a failure leaves the target as it was."""
+    schema = f"target.{RAW_SCHEMA}"
+    replace = entry.mode == "generate"
+    rows: dict[str, int] = {}
+    con.begin()
+    try:
+        con.execute(f"create schema if not exists {schema}")
+        for name, table in [*RAW_TABLES.items(), (LOG.name, LOG)]:
+            if replace:
+                con.execute(f"drop table if exists {schema}.{name}")
+            if replace or name == LOG.name:
+                con.execute(
+                    table.ddl(schema).replace("create table", "create table if not exists", 1)
+                )
+        for name, table in RAW_TABLES.items():
+            cols = ", ".join(table.columns)
+            rows[name] = int(
+                con.execute(
+                    f"insert into {schema}.{name} ({cols}) select {cols} from {RAW_SCHEMA}.{name} "
+                    f"where {where}"
+                ).fetchone()[0]
+            )
+        con.execute(f"insert into {schema}.{LOG.name} values {entry.sql_values()}")
+        con.commit()
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.rollback()
+        raise
+    return rows
 
 
 def _planted_facts(

@@ -234,6 +234,13 @@ def test_learner_attributes_are_consistent(tiny):
 # --- funnel ---------------------------------------------------------------------------------
 def test_funnel_order(tiny):
     ev = tiny.df("select * from raw.events")
+    # The last hours' events can arrive after the end, out of order (an item_start still to
+    # load, its item_complete loaded): the funnel is checked on the engagements with no
+    # event in the last day (a row's load lag is minutes to hours, never a day).
+    recent = ev.loc[ev.occurred_at >= END - timedelta(days=1), ["learner_id", "course_id"]]
+    ev = ev.merge(recent.drop_duplicates(), how="left", indicator=True)
+    ev = ev[ev._merge == "left_only"].drop(columns="_merge")
+    assert ev.learner_id.nunique() > 100
     first = ev.groupby(["learner_id", "course_id", "event_type"]).occurred_at.min().unstack()
     last = ev.groupby(["learner_id", "course_id", "event_type"]).occurred_at.max().unstack()
     enrolled = first.enroll.notna()
@@ -692,10 +699,13 @@ def test_bad_row_counts_match_the_tables(dirty, tiny):
         assert recount == planted, table
         # the clean rows are untouched: same seed without bad rows + the planted rows
         assert report.rows[table] == tiny.report.rows[table] + sum(planted.values())
-        # ~5% of the table, spread evenly over the kinds (at least one of each)
+        # ~5% of the table, spread evenly over the kinds (at least one of each): an exact
+        # share of the rows loaded before the span's last 8 days, a per-row draw after it
+        # (binomial: 3 standard deviations of slack)
         clean, n_kinds = tiny.report.rows[table], len(BAD_ROW_KINDS[table])
-        assert all(n <= max(1, round(0.05 * clean / n_kinds)) for n in planted.values())
-        assert sum(planted.values()) <= 0.05 * clean + n_kinds, table
+        each = 0.05 * clean / n_kinds
+        assert all(n <= max(1, round(each)) + 3 * each**0.5 + 1 for n in planted.values())
+        assert sum(planted.values()) <= 0.05 * clean + n_kinds + 3 * (0.05 * clean) ** 0.5
 
 
 def test_each_bad_row_breaks_exactly_one_rule(dirty):
@@ -795,6 +805,7 @@ def test_postgres_round_trip(request, tiny):
         assert cur.fetchone()[0] == report.bad_rows[("learners", "null_key")]
         cur.execute("select count(*) from raw.course_items where passing_score is null")
         nulls = cur.fetchone()[0]
-        cur.execute("select max(occurred_at)::text from raw.events")
+        # (a future_timestamp bad row may describe an event after the end: loaded before it)
+        cur.execute("select max(occurred_at)::text from raw.events where occurred_at < _loaded_at")
         assert cur.fetchone()[0] < "2026-11-01"
     assert nulls > 0 and blank >= 0

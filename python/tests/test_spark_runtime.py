@@ -193,6 +193,49 @@ def test_generate_on_spark_matches_duckdb(spark_server, tmp_path: Path) -> None:
     assert len(list((tmp_path / "spark_raw").iterdir())) == 1
 
 
+def test_append_on_spark_equals_regenerating(spark_server, tmp_path: Path) -> None:
+    """`generate --target spark` to D then `--append` to D+1 holds the rows a full
+    generation to D+1 holds (the reference, on DuckDB: equal to it row for row, see
+    test_generate_append.py), every value; the appended files sit beside the first ones."""
+    from datetime import datetime, timedelta
+
+    import duckdb
+
+    from dataproducts_pipeline.generate import generate
+
+    end = datetime(2026, 11, 1)
+    server = {"host": spark_server.host, "port": spark_server.port}
+    raw = tmp_path / "spark_raw"
+    first = generate(
+        target="spark", spark_server=server, spark_raw_dir=raw, progress=False, end=end, **TINY
+    )
+    added = generate(
+        target="spark", spark_server=server, spark_raw_dir=raw, progress=False,
+        end=end + timedelta(days=1), append=True,
+    )  # fmt: skip
+    path = tmp_path / "reference.duckdb"
+    generate(
+        target="dev", duckdb_path=path, progress=False, end=end + timedelta(days=1),
+        start=first.start, **TINY,
+    )  # fmt: skip
+    assert added.rows["events"] > 0
+    with contextlib.closing(duckdb.connect(str(path), read_only=True)) as duck:
+        for name, table in RAW_TABLES.items():
+            cols = list(table.columns)
+            _, rows = _fetch(spark_server, f"select {', '.join(cols)} from raw.{name}")
+            reference = duck.execute(f"select {', '.join(cols)} from raw.{name}").df()
+            assert len(rows) == first.rows[name] + added.rows[name] == len(reference), name
+            pd.testing.assert_frame_equal(
+                _normalized(pd.DataFrame(rows, columns=cols), table.columns),
+                _normalized(reference, table.columns),
+                check_dtype=False,
+                obj=f"raw.{name}",
+            )
+    _, log = _fetch(spark_server, "select run_number, mode from raw.generator_runs order by 1")
+    assert log == [(1, "generate"), (2, "append")]
+    assert len(list(raw.iterdir())) == 1  # one run directory: the append added files to it
+
+
 # --- seeds ---------------------------------------------------------------------------------
 
 #: Hostile cells, and types dbt infers (number, boolean, date) beside text.

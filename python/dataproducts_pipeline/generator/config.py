@@ -8,6 +8,10 @@ from datetime import datetime
 from dataproducts.errors import ConfigurationError
 
 DEFAULT_END = datetime(2026, 11, 1)
+#: The world is simulated this many days past its span (sign-ups, launches and organic
+#: views happen in the span; what they lead to goes on): ``generate --append`` can extend
+#: data that ended at the span's end by up to this many days.
+HORIZON_DAYS = 60
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 DuckDB writes each table as CSV in chunks (by primary-key range, null keys separately);
 each chunk is streamed into ``COPY raw.<table> FROM STDIN`` with psycopg2. In CSV, DuckDB
 quotes empty strings (``""``) and leaves NULLs empty, which is exactly how PostgreSQL's
-CSV format tells them apart. Everything happens in one PostgreSQL transaction: a failure
-leaves the previous raw tables in place.
+CSV format tells them apart. A full generation replaces the tables, an append adds to
+them; either way the rows and the generator log's row go in one PostgreSQL transaction:
+a failure leaves the previous raw tables in place.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import duckdb
 
 from dataproducts.errors import WarehouseError
 
-from ..raw_contract import RAW_TABLES
+from ..raw_contract import RAW_SCHEMA, RAW_TABLES
+from .log import LOG, SELECT_LAST, Entry, from_row
 
 CHUNK_ROWS = 500_000
 
@@ -35,14 +37,37 @@ def connect(dsn: str):  # -> psycopg2 connection
         ) from exc
 
 
+def last_entry(dsn: str, where: str) -> Entry:
+    """The generator log's last row in PostgreSQL (for an append)."""
+    conn = connect(dsn)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("select to_regclass(%s)", (f"{RAW_SCHEMA}.{LOG.name}",))
+            row = None
+            if cur.fetchone()[0] is not None:
+                cur.execute(SELECT_LAST)
+                row = cur.fetchone()
+    finally:
+        conn.close()
+    return from_row(row, where)
+
+
 def copy_tables(
-    duck: duckdb.DuckDBPyConnection, dsn: str, progress: bool = False
+    duck: duckdb.DuckDBPyConnection,
+    dsn: str,
+    progress: bool = False,
+    *,
+    where: str = "true",
+    log: Entry | None = None,
 ) -> dict[str, int]:
-    """Replaces schema ``raw``'s tables in PostgreSQL with those of the DuckDB database."""
+    """Copies the rows of the DuckDB database's raw tables that match ``where`` into
+    PostgreSQL: replacing its tables, or adding to them when ``log`` is an append; then
+    logs the run. Returns the rows copied per table."""
     from tqdm import tqdm
 
+    replace = log is None or log.mode == "generate"
     totals = {
-        name: int(duck.execute(f"select count(*) from raw.{name}").fetchone()[0])
+        name: int(duck.execute(f"select count(*) from raw.{name} where {where}").fetchone()[0])
         for name in RAW_TABLES
     }
     conn = connect(dsn)
@@ -50,10 +75,12 @@ def copy_tables(
     try:
         with conn, conn.cursor() as cur, tempfile.TemporaryDirectory(prefix="dp-copy-") as tmp:
             cur.execute("create schema if not exists raw")
-            for name, table in RAW_TABLES.items():
-                # cascade: dbt's staging views are rebuilt by the next `dbt build`
-                cur.execute(f"drop table if exists raw.{name} cascade")
-                cur.execute(table.ddl())
+            tables = [*RAW_TABLES.items(), *([(LOG.name, LOG)] if log else [])]
+            for name, table in tables:
+                if replace:
+                    # cascade: dbt's staging views are rebuilt by the next `dbt build`
+                    cur.execute(f"drop table if exists raw.{name} cascade")
+                cur.execute(table.ddl().replace("create table", "create table if not exists", 1))
             bar = tqdm(
                 total=sum(totals.values()), desc="copy to postgres", unit="row",
                 unit_scale=True, disable=not progress,
@@ -62,10 +89,10 @@ def copy_tables(
                 cols = ", ".join(table.columns)
                 copy_sql = f"copy raw.{name} ({cols}) from stdin with (format csv)"
                 copied[name] = 0
-                for where in _chunks(duck, name, table.primary_key, totals[name]):
+                for chunk in _chunks(duck, name, table.primary_key, totals[name]):
                     path = Path(tmp) / f"{name}.csv"
                     duck.execute(
-                        f"copy (select {cols} from raw.{name} where {where}) "
+                        f"copy (select {cols} from raw.{name} where ({chunk}) and {where}) "
                         f"to '{path}' (format csv, header false)"
                     )
                     with open(path, encoding="utf-8") as f:
@@ -74,6 +101,8 @@ def copy_tables(
                     bar.update(cur.rowcount)
                     path.unlink()
             bar.close()
+            if log is not None:
+                cur.execute(f"insert into {RAW_SCHEMA}.{LOG.name} values {log.sql_values()}")
     finally:
         conn.close()
     return copied

@@ -13,6 +13,11 @@ Spark must read ``raw_dir`` at the same path: a local server (the tests', or
 every file is written, so a failed generation leaves the previous raw tables in place
 (Spark's catalog has no transactions: the re-registration itself is eight quick
 statements, not one atomic switch).
+
+An append (``generate --append``) writes one more Parquet file per table into the
+directories the tables already read, named after the loaded range it holds (rerunning
+the same append rewrites the same files), then refreshes the tables; the generator log
+(``raw.generator_runs``, a managed table) gets its row last.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from dataproducts.errors import ConfigurationError, WarehouseError
 from dataproducts.paths import IN_CHECKOUT, REPO_ROOT
 
 from ..raw_contract import RAW_SCHEMA, RAW_TABLES
+from .log import LOG, SELECT_LAST, Entry, from_row
 
 RUN_PREFIX = "run-"
 #: The table whose rows Spark counts after registering (every scale has learners).
@@ -84,20 +90,102 @@ def check_raw_dir(raw_dir: Path) -> Path:
     return path
 
 
+def last_entry(server: dict[str, Any], where: str) -> Entry:
+    """The generator log's last row in Spark (for an append)."""
+    conn = connect(**server)
+    try:
+        with contextlib.closing(conn.cursor()) as cur:
+            cur.execute(f"show tables in {RAW_SCHEMA} like '{LOG.name}'")
+            row = None
+            if cur.fetchall():
+                cur.execute(SELECT_LAST)
+                row = cur.fetchone()
+    finally:
+        conn.close()
+    return from_row(row, where)
+
+
+def _location(cur: Any, table: str) -> Path:
+    """The directory an external table reads."""
+    cur.execute(f"describe table extended {RAW_SCHEMA}.{table}")
+    for col, value, *_ in cur.fetchall():
+        if (col or "").strip() == "Location":
+            return Path(value.strip().removeprefix("file:"))
+    raise WarehouseError(f"Spark does not say where {RAW_SCHEMA}.{table} reads its files.")
+
+
+def _parquet_cols(table: Any) -> str:
+    return ", ".join(
+        f"timezone('UTC', {c}) as {c}" if t == "timestamp" else c for c, t in table.columns.items()
+    )
+
+
+def _log_row(cur: Any, log: Entry) -> None:
+    if log.mode == "generate":
+        cols = ", ".join(f"`{c}` {t}" for c, t in LOG.spark_columns.items())
+        cur.execute(f"drop table if exists {RAW_SCHEMA}.{LOG.name}")
+        cur.execute(f"create table {RAW_SCHEMA}.{LOG.name} ({cols}) using parquet")
+    cur.execute(f"insert into {RAW_SCHEMA}.{LOG.name} values {log.sql_values()}")
+
+
+def append_tables(
+    duck: duckdb.DuckDBPyConnection,
+    server: dict[str, Any],
+    where: str,
+    log: Entry,
+    progress: bool = False,
+) -> dict[str, int]:
+    """Adds the rows matching ``where`` to database ``raw``'s tables: one Parquet file per
+    table in the directory it reads; returns the rows added to each."""
+    from tqdm import tqdm
+
+    assert log.loaded_from is not None
+    name_of_part = f"part-{log.loaded_from:%Y%m%dT%H%M%S}-{log.loaded_to:%Y%m%dT%H%M%S}.parquet"
+    conn = connect(**server)
+    added: dict[str, int] = {}
+    try:
+        with contextlib.closing(conn.cursor()) as cur:
+            places = {name: _location(cur, name) for name in RAW_TABLES}
+            with tqdm(total=len(RAW_TABLES), desc="parquet for spark", disable=not progress) as bar:
+                for name, table in RAW_TABLES.items():
+                    added[name] = int(
+                        duck.execute(f"select count(*) from raw.{name} where {where}").fetchone()[0]
+                    )
+                    tmp = places[name].parent / f".{name}-{name_of_part}"
+                    duck.execute(
+                        f"copy (select {_parquet_cols(table)} from raw.{name} where {where}) "
+                        f"to '{tmp}' (format parquet, compression zstd)"
+                    )
+                    os.replace(tmp, places[name] / name_of_part)  # atomic: whole file or none
+                    bar.update()
+            for name in RAW_TABLES:
+                cur.execute(f"refresh table {RAW_SCHEMA}.{name}")
+            _log_row(cur, log)
+    finally:
+        conn.close()
+    return added
+
+
 def copy_tables(
     duck: duckdb.DuckDBPyConnection,
     raw_dir: Path,
     server: dict[str, Any],
     progress: bool = False,
+    *,
+    where: str = "true",
+    log: Entry | None = None,
 ) -> dict[str, int]:
-    """Replaces database ``raw``'s tables in Spark with those of the DuckDB database;
-    returns the rows of each."""
+    """Replaces database ``raw``'s tables in Spark with the rows of the DuckDB database's
+    that match ``where`` (an append, ``log.mode == 'append'``, adds them instead: see
+    :func:`append_tables`); returns the rows of each."""
     from tqdm import tqdm
 
+    if log is not None and log.mode == "append":
+        return append_tables(duck, server, where, log, progress)
     root = check_raw_dir(raw_dir)
     run = root / f"{RUN_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     totals = {
-        name: int(duck.execute(f"select count(*) from raw.{name}").fetchone()[0])
+        name: int(duck.execute(f"select count(*) from raw.{name} where {where}").fetchone()[0])
         for name in RAW_TABLES
     }
     conn = connect(**server)
@@ -107,12 +195,8 @@ def copy_tables(
             with tqdm(total=len(RAW_TABLES), desc="parquet for spark", disable=not progress) as bar:
                 for name, table in RAW_TABLES.items():
                     (run / name).mkdir(parents=True)
-                    cols = ", ".join(
-                        f"timezone('UTC', {c}) as {c}" if t == "timestamp" else c
-                        for c, t in table.columns.items()
-                    )
                     duck.execute(
-                        f"copy (select {cols} from raw.{name}) to "
+                        f"copy (select {_parquet_cols(table)} from raw.{name} where {where}) to "
                         f"'{run / name / 'part-0.parquet'}' (format parquet, compression zstd)"
                     )
                     bar.update()
@@ -132,6 +216,8 @@ def copy_tables(
                 # count is a Spark job, ~0.5 s each at tiny.
                 cur.execute(f"select count(*) from {RAW_SCHEMA}.{PROBE}")
                 counted[PROBE] = int(cur.fetchone()[0])
+                if log is not None:
+                    _log_row(cur, log)
         except BaseException:
             if not registering:  # else some tables may already read the new files
                 shutil.rmtree(run, ignore_errors=True)

@@ -2,7 +2,14 @@
 
 Everything here is vectorized over rows; Python loops only run over small fixed sets
 (domains, languages, experiments, funnel rounds, learner chunks). Times are float64
-seconds since the start of the window ``[end - days, end)``; the writer converts them.
+seconds since the start of the world (``start``); the writer converts them.
+
+The world does not depend on where the data ends. Sign-ups, launches and organic course
+views happen in the *span* ``[0, days)``; everything they lead to (revisits, enrollments,
+progress, completions, the next course of a specialization, coaching, goals) is
+simulated up to the *horizon* ``span + HORIZON_DAYS``. The writer keeps the rows loaded
+before the data's end, so the data ending at D+1 is the data ending at D plus the rows
+loaded in [D, D+1): what ``generate --append`` adds.
 
 Learners are independent of each other, so the activity is simulated per chunk of
 ``CHUNK`` learners with a random generator seeded by ``(seed, stage, chunk)``: memory is
@@ -71,7 +78,7 @@ class Catalog:
     spec_id: np.ndarray  # int, -1 when none
     spec_pos: np.ndarray  # int, 0 when none
     next_course: np.ndarray  # index of the next course of the specialization, -1 when none
-    launched: np.ndarray  # seconds since window start
+    launched: np.ndarray  # seconds since the world's start
     title: np.ndarray  # object
     n_modules: np.ndarray
     module_sizes: np.ndarray  # (n, MAX_MODULES), 0 beyond n_modules
@@ -81,7 +88,8 @@ class Catalog:
     items: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def make_catalog(sizes: Sizes, seed: int, window: float) -> Catalog:
+def make_catalog(sizes: Sizes, seed: int, span: float) -> Catalog:
+    """The catalog; ``span``: the seconds over which courses launch."""
     r = rng_for(seed, "courses")
     c = sizes.courses
     n_dom = len(DOMAINS)
@@ -153,10 +161,10 @@ def make_catalog(sizes: Sizes, seed: int, window: float) -> Catalog:
     same = (spec_id[order][1:] == spec_id[order][:-1]) & (spec_id[order][1:] > 0)
     next_course[order[:-1][same]] = order[1:][same]
 
-    # Most of the catalog exists at the start of the window; 10% launches during it.
-    launched = r.random(c) * min(0.03 * window, 7 * DAY)
+    # Most of the catalog exists at the start of the span; 10% launches during it.
+    launched = r.random(c) * min(0.03 * span, 7 * DAY)
     new = r.random(c) < 0.10
-    launched[new] = r.random(int(new.sum())) * 0.9 * window
+    launched[new] = r.random(int(new.sum())) * 0.9 * span
 
     # Items: 3-6 modules of 3-5 items; every module ends with a quiz.
     ri = rng_for(seed, "items")
@@ -282,7 +290,7 @@ class Learners:
 
 
 def make_learners(
-    first_id: int, n: int, sizes: Sizes, seed: int, chunk: int, window: float, planted: Planted
+    first_id: int, n: int, sizes: Sizes, seed: int, chunk: int, span: float, planted: Planted
 ) -> Learners:
     r = rng_for(seed, "learners", chunk)
     lang_w = np.array([lang[1] for lang in LANGUAGES])
@@ -299,7 +307,7 @@ def make_learners(
     for cc, zones in TIMEZONES.items():
         m = country == cc
         timezone[m] = _pick(r, zones, int(m.sum()))
-    signed_up = r.random(n) * window
+    signed_up = r.random(n) * span
     n_interests = r.choice([1, 2, 3], size=n, p=[0.35, 0.45, 0.20])
     dom_w = np.array([d[1] for d in DOMAINS])
     keys = np.log(dom_w)[None, :] + r.gumbel(size=(n, len(DOMAINS)))
@@ -328,10 +336,20 @@ def make_learners(
 # ----------------------------------------------------------------------------------------
 # Activity of one chunk of learners
 # ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Times:
+    """Seconds since the world's start: the span of sign-ups and organic views, the
+    horizon the world is simulated to, and the end of the data being written."""
+
+    span: float
+    horizon: float
+    end: float
+
+
 @dataclass
 class ExperimentWindow:
     experiment: Experiment
-    start: float  # seconds since window start (clipped to the data window)
+    start: float  # seconds since the world's start (clipped to [0, horizon))
     end: float
     treatment: np.ndarray  # bool per variant index: planted effect applies (non-control)
 
@@ -376,12 +394,16 @@ def simulate_chunk(
     coaching_catalog: dict[str, np.ndarray],
     seed: int,
     chunk: int,
-    window: float,
+    times: Times,
     planted: Planted,
     day_offset: float = 0.0,
 ) -> ChunkResult:
     """Simulates the activity of one chunk of learners (see the module docstring of
-    ``dataproducts_pipeline.generate`` for the planted structure)."""
+    ``dataproducts_pipeline.generate`` for the planted structure).
+
+    The rows do not depend on ``times.end``; only the planted facts (what tests can
+    recover from the data) count what happened before it."""
+    span, horizon, end = times.span, times.horizon, times.end
     r = rng_for(seed, "activity", chunk)
     n = len(people.ids)
     hazard0 = np.array([planted.hazard[d] for d in DIFFICULTIES])
@@ -390,7 +412,7 @@ def simulate_chunk(
     learner = np.repeat(np.arange(n), people.views)
     e = len(learner)
     f = r.random(e)  # position in the learner's active span (drives interest drift)
-    t_view = people.signed_up[learner] + (window - people.signed_up[learner]) * f
+    t_view = people.signed_up[learner] + (span - people.signed_up[learner]) * f
     in_domain = r.random(e) < planted.in_domain_share
     k = people.n_interests[learner]
     idx = np.clip(np.floor(f * k + (r.random(e) - 0.5) * 0.8), 0, k - 1).astype(int)
@@ -432,8 +454,8 @@ def simulate_chunk(
         gap2 = gap1 + r.exponential(6 * DAY, e)
         t_view2 = np.where(uv < 0.25, t_view + gap1, np.nan)
         t_view3 = np.where(uv < 0.08, t_view + gap2, np.nan)
-        t_view2[t_view2 >= window] = np.nan
-        t_view3[t_view3 >= window] = np.nan
+        t_view2[t_view2 >= horizon] = np.nan
+        t_view3[t_view3 >= horizon] = np.nan
         # enrollment
         match = (people.interests[learner] == cat.domain[c][:, None]).any(axis=1)
         lang_match = people.language[learner] == cat.language[c]
@@ -444,7 +466,7 @@ def simulate_chunk(
         )
         p_enroll = np.where(followup, planted.enroll_next_in_specialization, p_enroll)
         t_enroll = t_view + np.clip(60 * r.lognormal(3.0, 1.0, e), 60, 3 * DAY)
-        enrolled = (r.random(e) < p_enroll) & (t_enroll < window)
+        enrolled = (r.random(e) < p_enroll) & (t_enroll < horizon)
         # pace: gap between modules (hours to weeks) and time per item block (minutes)
         pace = np.clip(DAY * r.lognormal(np.log(2.5), 0.9, e), 4 * HOUR, 30 * DAY)
         block = 1500 * r.lognormal(0.0, 0.35, e)
@@ -502,9 +524,9 @@ def simulate_chunk(
             + 60
             + 600 * u_complete
         )
-        completed = enrolled & (k_done == n_items) & (complete_at < window)
-        complete_control = enrolled & (k_control == n_items) & (complete_at < window)
-        complete_treated = enrolled & (k_treated == n_items) & (complete_at < window)
+        completed = enrolled & (k_done == n_items) & (complete_at < horizon)
+        complete_control = enrolled & (k_control == n_items) & (complete_at < horizon)
+        complete_treated = enrolled & (k_treated == n_items) & (complete_at < horizon)
         touched = np.where(k_done < n_items, k_done + (u_next < 0.6), n_items)
         touched[~enrolled] = 0
         mod_t = cat.ord_module[c, touched]
@@ -513,7 +535,7 @@ def simulate_chunk(
             touched > 0, starts[rows, np.maximum(mod_t - 1, 0)] + pos_t * block, t_enroll
         )
         unenroll_at = last_activity + HOUR + pace * u_unenroll_gap
-        unenrolled = enrolled & (k_done < n_items) & (u_unenroll < 0.2) & (unenroll_at < window)
+        unenrolled = enrolled & (k_done < n_items) & (u_unenroll < 0.2) & (unenroll_at < horizon)
 
         rounds.append(
             {
@@ -533,7 +555,7 @@ def simulate_chunk(
                 "t_complete": np.where(completed, complete_at, np.nan),
                 "t_unenroll": np.where(unenrolled, unenroll_at, np.nan),
                 "last_activity": np.where(
-                    completed, complete_at, np.minimum(last_activity, window)
+                    completed, complete_at, np.minimum(last_activity, horizon)
                 ),
                 # potential outcomes of the nudge (for the true lift in the report)
                 "complete_at": complete_at,
@@ -547,7 +569,7 @@ def simulate_chunk(
         nxt = cat.next_course[c]
         go = completed & (nxt >= 0) & (u_follow < planted.next_in_specialization)
         t_next = complete_at + follow_gap
-        go &= t_next < window
+        go &= t_next < horizon
         go &= t_next >= cat.launched[np.maximum(nxt, 0)]
         pairs = learner[go].astype(np.int64) * cat.n + nxt[go]
         at = np.minimum(np.searchsorted(seen_pairs, pairs), len(seen_pairs) - 1)
@@ -561,13 +583,17 @@ def simulate_chunk(
     eng = {key: np.concatenate([rd[key] for rd in rounds]) for key in rounds[0]} if rounds else {}
     if not eng:
         eng = _empty_engagements()
-    facts = _nudge_truth(eng, exp_time[nudge] if nudge is not None else None, window)
-    exposures = _exposures(people, eng, experiments, exp_time, variant, seed, chunk, planted)
+    facts = _nudge_truth(eng, exp_time[nudge] if nudge is not None else None, end)
+    exposures = _exposures(people, eng, experiments, exp_time, variant, seed, chunk, planted, end)
     facts.update(exposures.pop("_facts"))  # type: ignore[arg-type]
-    deliveries, responses = _coaching(eng, holdout, coaching_catalog, seed, chunk, window, planted)
-    goals = _goals(people, eng, seed, chunk, window, planted, day_offset)
-    facts["goals"] = float(len(goals["learner"]))
-    facts["goals_achieved"] = float(goals["achieved"].sum())
+    deliveries, responses = _coaching(eng, holdout, coaching_catalog, seed, chunk, horizon, planted)
+    goals = _goals(people, eng, seed, chunk, horizon, planted, day_offset)
+    seen = goals["t"] < end
+    facts["goals"] = float(seen.sum())
+    facts["goals_achieved"] = float(
+        (seen & (np.nan_to_num(eng["t_complete"][goals["eng"]], nan=np.inf) < end)
+         & goals["achieved"]).sum()
+    )  # fmt: skip
     for key in ("complete_at", "complete_control", "complete_treated", "post_nudge"):
         eng.pop(key)
     return ChunkResult(people, eng, exposures, deliveries, responses, goals, facts)
@@ -586,19 +612,20 @@ def _empty_engagements() -> dict[str, np.ndarray]:
 
 
 def _nudge_truth(
-    eng: dict[str, np.ndarray], exposed_at: np.ndarray | None, window: float
+    eng: dict[str, np.ndarray], exposed_at: np.ndarray | None, end: float
 ) -> dict[str, float]:
     """Potential outcomes of the nudge for every exposed learner of this chunk.
 
     Outcome: the learner has a course_complete at or after their exposure. Enrollments
     started before the exposure complete identically in both worlds; enrollments started
     after it (inside the experiment) complete under the control or the treated hazard,
-    drawn with the same uniform (common random numbers)."""
+    drawn with the same uniform (common random numbers). Counted as the data ending at
+    ``end`` shows them: exposures and completions before it."""
     if exposed_at is None:
         return {}
     learner = eng["learner"]
-    exposed = np.isfinite(exposed_at)
-    after = eng["complete_at"] >= exposed_at[learner]
+    exposed = exposed_at < end
+    after = (eng["complete_at"] >= exposed_at[learner]) & (eng["complete_at"] < end)
     realized_pre = eng["complete_control"] & ~eng["post_nudge"]
     y0 = np.zeros(len(exposed_at), dtype=bool)
     y1 = np.zeros(len(exposed_at), dtype=bool)
@@ -620,7 +647,9 @@ def _exposures(
     seed: int,
     chunk: int,
     planted: Planted,
+    end: float = np.inf,
 ) -> dict[str, np.ndarray]:
+    """Exposure rows (all of the world's); the facts count those before ``end``."""
     r = rng_for(seed, "exposures", chunk)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("exp", "learner", "variant", "t", "kind")}
     facts: dict[str, float] = {}
@@ -672,13 +701,14 @@ def _exposures(
         parts["variant"].append(var)
         parts["t"].append(tt)
         parts["kind"].append(kind)
-        facts[f"{eid}:exposed"] = float(len(exposed))
-        facts[f"{eid}:logged_learners"] = float(len(np.unique(lrn)))
-        facts[f"{eid}:cross_variant_learners"] = float(len(np.unique(lrn[kind == 2])))
-        facts[f"{eid}:cross_variant_rows"] = float((kind == 2).sum())
-        facts[f"{eid}:srm_lost_learners"] = float(lost.sum())
+        seen, first_seen = tt < end, exposed[exp_time[xi, exposed] < end]
+        facts[f"{eid}:exposed"] = float(len(first_seen))
+        facts[f"{eid}:logged_learners"] = float(len(np.unique(lrn[seen])))
+        facts[f"{eid}:cross_variant_learners"] = float(len(np.unique(lrn[seen & (kind == 2)])))
+        facts[f"{eid}:cross_variant_rows"] = float((seen & (kind == 2)).sum())
+        facts[f"{eid}:srm_lost_learners"] = float(lost[first_seen].sum())
         for j, v in enumerate(x.experiment.variants):
-            facts[f"{eid}:first:{v.name}"] = float((variant[xi, exposed] == j).sum())
+            facts[f"{eid}:first:{v.name}"] = float((variant[xi, first_seen] == j).sum())
     out = {k: np.concatenate(v) if v else np.zeros(0, dtype=np.int64) for k, v in parts.items()}
     order = np.lexsort((out["kind"], out["t"], out["learner"], out["exp"]))
     out = {k: v[order] for k, v in out.items()}
@@ -692,7 +722,7 @@ def _coaching(
     msgs: dict[str, np.ndarray],
     seed: int,
     chunk: int,
-    window: float,
+    horizon: float,
     planted: Planted,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     r = rng_for(seed, "coaching", chunk)
@@ -709,7 +739,7 @@ def _coaching(
     row = msgs["first_row"][pick] + np.floor(r.random(len(src)) * msgs["n_variants"][pick]).astype(
         int
     )
-    keep = t < window
+    keep = t < horizon
     src, t, row = src[keep], t[keep], row[keep]
     order = np.lexsort((row, t, eng["learner"][src]))
     src, t, row = src[order], t[order], row[order]
@@ -727,7 +757,7 @@ def _coaching(
     rid = np.concatenate([np.flatnonzero(clicked), np.flatnonzero(feedback)])
     rkind = np.concatenate([np.zeros(int(clicked.sum()), dtype=int), fb_kind[feedback]])
     rt = np.concatenate([t_click[clicked], t_feedback[feedback]])
-    keep = rt < window
+    keep = rt < horizon
     rid, rkind, rt = rid[keep], rkind[keep], rt[keep]
     order = np.lexsort((rt, rid))
     responses = {"delivery": rid[order], "kind": rkind[order], "t": rt[order]}
@@ -739,7 +769,7 @@ def _goals(
     eng: dict[str, np.ndarray],
     seed: int,
     chunk: int,
-    window: float,
+    horizon: float,
     planted: Planted,
     day_offset: float,
 ) -> dict[str, np.ndarray]:
@@ -753,10 +783,10 @@ def _goals(
     share = planted.goal_share * len(people.ids) / max(len(cand), 1)
     chosen = cand[r.random(len(cand)) < min(share, 1.0)]
     created = eng["t_enroll"][chosen] + np.minimum(r.exponential(DAY, len(chosen)), 10 * DAY)
-    # calendar days since the midnight that starts the window
+    # calendar days since the midnight that starts the world
     target_day = np.floor((created + day_offset) / DAY) + r.integers(30, 121, len(chosen))
     text = r.integers(0, len(GOAL_TEXTS), len(chosen))
-    keep = created < window
+    keep = created < horizon
     chosen, created, target_day, text = chosen[keep], created[keep], target_day[keep], text[keep]
     achieved = np.nan_to_num(eng["t_complete"][chosen], nan=np.inf) < target_day * DAY - day_offset
     return {

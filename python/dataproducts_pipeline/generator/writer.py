@@ -1,8 +1,13 @@
-"""Writes the simulated world into schema ``raw`` of a DuckDB database.
+"""Writes the simulated world into schema ``raw`` of a (scratch) DuckDB database.
 
 Entity tables arrive as Arrow tables from numpy; the events (the big table) are expanded
 in DuckDB SQL from one row per (learner, course) engagement and one row per course item,
 with pseudo-random numbers from ``hash(seed, a, b, c)`` (deterministic, thread-safe).
+
+The world's tables hold every row up to the horizon, each with its ``_loaded_at``, and one
+column more than the raw contract, ``_bad``: the bad-row kind of a planted row (NULL for a
+clean one). Nothing here depends on where the data ends: :func:`deliver` copies the rows
+loaded in ``[since, end)`` into the target's ``raw`` schema.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..raw_contract import RAW_TABLES
-from .config import BAD_ROW_KINDS
+from .config import BAD_ROW_KINDS, HORIZON_DAYS
 from .vocab import DOMAINS, GOAL_TEXTS, LANGUAGES
 from .world import DAY, MAX_MODULES, Catalog, ChunkResult, rng_for
 
@@ -28,20 +33,27 @@ def epoch_us(ts: datetime) -> int:
 
 
 class Clock:
-    """Converts float seconds since the window start into microseconds since the epoch."""
+    """Converts float seconds since the world's start into microseconds since the epoch.
 
-    def __init__(self, end: datetime, days: int):
-        self.start = end - timedelta(days=days)
+    ``start``: the world's first instant; ``days``: its span (sign-ups, launches, organic
+    views); the world is simulated to ``days + HORIZON_DAYS``."""
+
+    def __init__(self, start: datetime, days: int):
+        self.start = start
         self.start_us = epoch_us(self.start)
-        self.end_us = epoch_us(end)
-        self.window = days * DAY
+        self.span = days * DAY
+        self.horizon = (days + HORIZON_DAYS) * DAY
+        self.horizon_us = self.start_us + int(self.horizon * 1e6)
         midnight = datetime(self.start.year, self.start.month, self.start.day)
         self.day_offset = (self.start - midnight).total_seconds()
         self.start_day = (midnight - EPOCH).days
 
+    def seconds(self, when: datetime) -> float:
+        """``when`` in seconds since the world's start."""
+        return (epoch_us(when) - self.start_us) / 1e6
+
     def us(self, seconds: np.ndarray) -> np.ndarray:
-        out = self.start_us + np.round(np.nan_to_num(seconds) * 1e6).astype(np.int64)
-        return np.minimum(out, self.end_us - 1)  # rounding never reaches the end
+        return self.start_us + np.round(np.nan_to_num(seconds) * 1e6).astype(np.int64)
 
     def ts(self, seconds: np.ndarray) -> pa.Array:
         return pa.array(self.us(seconds), type=pa.timestamp("us"), mask=np.isnan(seconds))
@@ -50,9 +62,16 @@ class Clock:
         return pa.array(self.us(seconds), type=pa.int64(), mask=np.isnan(seconds))
 
     def loaded(self, seconds: np.ndarray, r: np.random.Generator) -> pa.Array:
-        """`_loaded_at`: the time plus a lag of minutes to hours, never after the end."""
-        lag = np.minimum(r.exponential(30 * 60, len(seconds)) + 5, (self.window - seconds) / 2)
-        return self.ts(seconds + lag)
+        """`_loaded_at` of an event-like row: the time plus a lag of seconds to hours
+        (5 s + exponential, mean 30 min). Rows near the end of the data arrive late: in
+        the next day's load."""
+        return self.ts(seconds + r.exponential(30 * 60, len(seconds)) + 5)
+
+    def loaded_at_once(self, seconds: np.ndarray, r: np.random.Generator) -> np.ndarray:
+        """Seconds: `_loaded_at` of a sign-up or a launch, 1 to 5 s after it. Any row that
+        refers to it happens later and loads at least 5 s after that, so the data never
+        holds a row whose learner, course or item is still to arrive."""
+        return seconds + 1 + 4 * r.random(len(seconds))
 
 
 def _strings(values: np.ndarray) -> pa.Array:
@@ -76,6 +95,7 @@ class DuckWriter:
         for name, table in RAW_TABLES.items():
             self.con.execute(f"drop table if exists raw.{name}")
             self.con.execute(table.ddl())
+            self.con.execute(f"alter table raw.{name} add column _bad varchar")
 
     def _insert(self, name: str, data: dict[str, pa.Array]) -> None:
         cols = list(RAW_TABLES[name].columns)
@@ -94,6 +114,7 @@ class DuckWriter:
         lang_codes = np.array([lang[0] for lang in LANGUAGES], dtype=object)
         difficulty = np.array(["beginner", "intermediate", "advanced"], dtype=object)
         in_spec = cat.spec_id > 0
+        course_loaded = self.clock.loaded_at_once(cat.launched, r)
         self._insert(
             "courses",
             {
@@ -106,7 +127,7 @@ class DuckWriter:
                 "specialization_position": pa.array(cat.spec_pos.astype(np.int32), mask=~in_spec),
                 "is_published": pa.array(cat.published),
                 "launched_at": self.clock.ts(cat.launched),
-                "_loaded_at": self.clock.loaded(cat.launched, r),
+                "_loaded_at": self.clock.ts(course_loaded),
             },
         )
         it = cat.items
@@ -120,7 +141,10 @@ class DuckWriter:
                 "item_type": _strings(it["item_type"]),
                 "title": _strings(it["title"]),
                 "passing_score": pa.array(it["passing_score"], mask=np.isnan(it["passing_score"])),
-                "_loaded_at": self.clock.loaded(it["loaded"], r),
+                # after its course's row (an item is published with its course)
+                "_loaded_at": self.clock.ts(
+                    self.clock.loaded_at_once(course_loaded[it["course"]], r)
+                ),
             },
         )
         # the item structure the event expansion joins to
@@ -151,7 +175,7 @@ class DuckWriter:
                 "language": _strings(lang_codes[p.language]),
                 "timezone": _strings(p.timezone),
                 "signed_up_at": clock.ts(p.signed_up),
-                "_loaded_at": clock.loaded(p.signed_up, r),
+                "_loaded_at": clock.ts(clock.loaded_at_once(p.signed_up, r)),
             },
         )
 
@@ -179,7 +203,7 @@ class DuckWriter:
             cols[f"s{m + 1}"] = clock.us_nullable(eng["starts"][:, m])
         self.con.register("_gen_eng", pa.table(cols))
         try:
-            self.con.execute(EVENTS_SQL.format(stride=EVENT_ID_STRIDE, end_us=clock.end_us))
+            self.con.execute(EVENTS_SQL.format(stride=EVENT_ID_STRIDE, end_us=clock.horizon_us))
         finally:
             self.con.unregister("_gen_eng")
 
@@ -204,6 +228,7 @@ class DuckWriter:
         n_d = len(d["eng"])
         delivery_id = self.next_id["delivery"] + np.arange(n_d, dtype=np.int64)
         self.next_id["delivery"] += n_d
+        delivery_loaded = d["t"] + r.exponential(30 * 60, n_d) + 5
         self._insert(
             "coaching_deliveries",
             {
@@ -213,7 +238,7 @@ class DuckWriter:
                 "message_id": _strings(msgs["message_id"][d["msg_row"]]),
                 "variant": _strings(msgs["variant"][d["msg_row"]]),
                 "delivered_at": clock.ts(d["t"]),
-                "_loaded_at": clock.loaded(d["t"], r),
+                "_loaded_at": clock.ts(delivery_loaded),
             },
         )
         s = res.responses
@@ -225,7 +250,13 @@ class DuckWriter:
                 "delivery_id": pa.array(delivery_id[s["delivery"]]),
                 "response": _strings(RESPONSE_KINDS[s["kind"]]),
                 "responded_at": clock.ts(s["t"]),
-                "_loaded_at": clock.loaded(s["t"], r),
+                # never before its delivery's row
+                "_loaded_at": clock.ts(
+                    np.maximum(
+                        s["t"] + r.exponential(30 * 60, n_s) + 5,
+                        delivery_loaded[s["delivery"]] + 1,
+                    )
+                ),
             },
         )
         self.next_id["response"] += n_s
@@ -251,23 +282,23 @@ class DuckWriter:
     def finish(self) -> None:
         self.con.unregister("_gen_items")
 
-    def counts(self) -> dict[str, int]:
-        return {
-            name: int(self.con.execute(f"select count(*) from raw.{name}").fetchone()[0])
-            for name in RAW_TABLES
-        }
-
     # --- bad rows -------------------------------------------------------------------------
-    def plant_bad_rows(self, rate: float) -> dict[tuple[str, str], int]:
-        """Adds corrupted copies of valid rows; returns how many of each kind were planted.
+    def plant_bad_rows(self, rate: float) -> None:
+        """Adds corrupted copies of valid rows, each marked with its kind in ``_bad``.
 
         Every copy breaks exactly one staging rule. Except for `null_key` and `duplicate`,
         a copy gets a fresh primary key above every clean key, so no other row refers to
-        it and the clean data set stays intact (staged rows = the clean rows)."""
-        planted: dict[tuple[str, str], int] = {}
+        it and the clean data set stays intact (staged rows = the clean rows).
+
+        Which rows are copied depends on the world only, never on where the data ends, so
+        appending a day adds the bad rows a regeneration would hold. Rows loaded in the
+        span's first ``days - 8`` days: exactly ``rate * rows / kinds`` of each kind (at
+        least one), all loaded inside the span (a re-sent copy follows within a week), so
+        data that ends at the span's end holds every kind. Later rows: each is copied
+        with probability ``rate / kinds`` per kind."""
         if rate <= 0:
-            return planted
-        end_us = self.clock.end_us
+            return
+        settled_us = self.clock.start_us + int((self.clock.span - 8 * DAY) * 1e6)
         parent_max = {
             name: int(
                 self.con.execute(
@@ -279,40 +310,67 @@ class DuckWriter:
         for ti, (name, kinds) in enumerate(BAD_ROW_KINDS.items()):
             table = RAW_TABLES[name]
             key = table.primary_key
-            clean_rows, clean_max = self.con.execute(
-                f"select count(*), coalesce(max({key}), 0) from raw.{name}"
+            clean_rows, settled_rows, clean_max = self.con.execute(
+                f"select count(*), count(*) filter (where epoch_us(_loaded_at) < {settled_us}), "
+                f"coalesce(max({key}), 0) from raw.{name}"
             ).fetchone()
             if clean_rows == 0:
                 continue
-            per_kind = max(1, round(rate * clean_rows / len(kinds)))
+            per_kind = max(1, round(rate * settled_rows / len(kinds)))
             next_key = int(clean_max) + 1
             # duplicates last, so that no other kind copies a re-sent row
             for ki, kind in sorted(enumerate(kinds), key=lambda p: p[1] == "duplicate"):
                 code = 1000 * (ti + 1) + ki
-                eligible, overrides = _corruption(name, kind, code, end_us, parent_max)
+                eligible, overrides = _corruption(name, kind, code, parent_max)
                 fresh = kind not in ("null_key", "duplicate")
                 if fresh:
                     overrides.setdefault(key, f"{next_key} - 1 + _rn")
                 exprs = ", ".join(overrides.get(c, c) for c in table.columns)
+                clean = f"{key} is not null and {key} <= {clean_max} and ({eligible})"
                 sql = f"""
-                    insert into raw.{name} ({", ".join(table.columns)})
-                    with picked as (
-                        select *, hash({self.seed}, {key}, {code}) as _h
+                    insert into raw.{name} ({", ".join(table.columns)}, _bad)
+                    with settled as (
+                        select *, 0 as _region, hash({self.seed}, {key}, {code}) as _h
                         from raw.{name}
-                        where {key} is not null and {key} <= {clean_max} and ({eligible})
+                        where {clean} and epoch_us(_loaded_at) < {settled_us}
                         order by _h, {key}
                         limit {per_kind}
                     ),
+                    later as (
+                        select *, 1 as _region, hash({self.seed}, {key}, {code}) as _h
+                        from raw.{name}
+                        where {clean} and epoch_us(_loaded_at) >= {settled_us}
+                            and _u({key}, {code}, 0) < {rate / len(kinds)!r}
+                    ),
                     numbered as (
-                        select *, row_number() over (order by _h, {key}) as _rn from picked
+                        select *, row_number() over (order by _region, _h, {key}) as _rn
+                        from (select * from settled union all select * from later)
                     )
-                    select {exprs} from numbered
+                    select {exprs}, '{kind}' from numbered
                 """
                 n = int(self.con.execute(sql).fetchone()[0])
-                planted[(name, kind)] = n
                 if fresh:
                     next_key += n
-        return planted
+
+    def planted(self, since_us: int | None, end_us: int) -> dict[tuple[str, str], int]:
+        """(table, kind) → bad rows loaded in ``[since, end)`` (every kind, zeros too)."""
+        out: dict[tuple[str, str], int] = {}
+        for name, kinds in BAD_ROW_KINDS.items():
+            found = dict(
+                self.con.execute(
+                    f"select _bad, count(*) from raw.{name} where _bad is not null and "
+                    f"{loaded_between(since_us, end_us)} group by _bad"
+                ).fetchall()
+            )
+            for kind in kinds:
+                out[(name, kind)] = int(found.get(kind, 0))
+        return out
+
+
+def loaded_between(since_us: int | None, end_us: int) -> str:
+    """The SQL condition on ``_loaded_at`` for the rows of a delivery."""
+    lo = "" if since_us is None else f"epoch_us(_loaded_at) >= {since_us} and "
+    return f"{lo}epoch_us(_loaded_at) < {end_us}"
 
 
 # Column overrides per (table, kind). `_u(key, code, i)` are uniforms in [0, 1).
@@ -354,7 +412,7 @@ _TEXT = {
 
 
 def _corruption(
-    name: str, kind: str, code: int, end_us: int, parent_max: dict[str, int]
+    name: str, kind: str, code: int, parent_max: dict[str, int]
 ) -> tuple[str, dict[str, str]]:
     key = RAW_TABLES[name].primary_key
     u1 = f"_u({key}, {code}, 1)"
@@ -362,12 +420,11 @@ def _corruption(
     if kind == "null_key":
         return "true", {key: "null"}
     if kind == "duplicate":
-        # re-sent later, still before the end of the data
+        # re-sent 1 hour to 7 days later (possibly in a later day's load)
         return (
-            f"epoch_us(_loaded_at) < {end_us} - 60000000",
+            "true",
             {
-                "_loaded_at": f"make_timestamp(epoch_us(_loaded_at) + cast(({end_us} - "
-                f"epoch_us(_loaded_at)) * (0.1 + 0.8 * {u1}) as bigint))"
+                "_loaded_at": f"make_timestamp(epoch_us(_loaded_at) + cast(3600e6 + {u1} * 601200e6 as bigint))"
             },
         )
     if kind == "invalid_enum":
@@ -484,9 +541,9 @@ select
     event_type,
     score,
     make_timestamp(t_us) as occurred_at,
-    make_timestamp(t_us + least(
-        5000000 + cast(-ln(1 - _u(event_id, 0, 77)) * 1.8e9 as bigint), ({end_us} - t_us) // 2
-    )) as _loaded_at
+    make_timestamp(
+        t_us + 5000000 + cast(-ln(1 - _u(event_id, 0, 77)) * 1.8e9 as bigint)
+    ) as _loaded_at
 from all_events
 where t_us < {end_us}
 """
