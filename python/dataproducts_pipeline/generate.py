@@ -170,7 +170,7 @@ from .generator.config import (
     SCALES,
     Sizes,
 )
-from .generator.log import LOG, SELECT_LAST, Entry, World, from_row
+from .generator.log import LOG, Entry, World, from_row, select_last
 from .generator.world import (
     CHUNK,
     CourseSampler,
@@ -398,6 +398,11 @@ def generate(
                 path = Path(duckdb_path or default_duckdb_path())
                 path.parent.mkdir(parents=True, exist_ok=True)
                 location = str(path)
+                if append and not path.exists():
+                    raise ConfigurationError(
+                        f"nothing to append to: {path} does not exist. Run `dataproducts "
+                        "generate` without --append first."
+                    )
                 _attach_target(con, path)
                 last = _duckdb_last(con, location) if append else None
             elif target == "postgres":
@@ -559,11 +564,7 @@ def _duckdb_last(con: duckdb.DuckDBPyConnection, where: str) -> Entry:
         "select count(*) from duckdb_tables() where database_name = 'target' "
         f"and schema_name = '{RAW_SCHEMA}' and table_name = '{LOG.name}'"
     ).fetchone()[0]
-    row = (
-        con.execute(SELECT_LAST.replace(f"{RAW_SCHEMA}.", f"target.{RAW_SCHEMA}.")).fetchone()
-        if exists
-        else None
-    )
+    row = con.execute(select_last(f"target.{RAW_SCHEMA}")).fetchone() if exists else None
     return from_row(row, where)
 
 
@@ -581,9 +582,7 @@ def _deliver_duckdb(con: duckdb.DuckDBPyConnection, where: str, entry: Entry) ->
             if replace:
                 con.execute(f"drop table if exists {schema}.{name}")
             if replace or name == LOG.name:
-                con.execute(
-                    table.ddl(schema).replace("create table", "create table if not exists", 1)
-                )
+                con.execute(table.ddl(schema, if_not_exists=True))
         for name, table in RAW_TABLES.items():
             cols = ", ".join(table.columns)
             rows[name] = int(

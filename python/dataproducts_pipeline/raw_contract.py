@@ -29,10 +29,11 @@ class RawTable:
     primary_key: str
     columns: dict[str, str]
 
-    def ddl(self, schema: str = RAW_SCHEMA) -> str:
+    def ddl(self, schema: str = RAW_SCHEMA, *, if_not_exists: bool = False) -> str:
         """``create table`` statement, valid on DuckDB and PostgreSQL."""
         cols = ",\n  ".join(f"{c} {t}" for c, t in self.columns.items())
-        return f"create table {schema}.{self.name} (\n  {cols}\n)"
+        create = "create table if not exists" if if_not_exists else "create table"
+        return f"{create} {schema}.{self.name} (\n  {cols}\n)"
 
     @property
     def spark_columns(self) -> dict[str, str]:

@@ -132,6 +132,7 @@ def test_the_end_only_decides_which_rows_have_arrived(tmp_path):
 def test_append_errors_say_what_to_do(tmp_path, appended):
     with pytest.raises(ConfigurationError, match="nothing to append to"):
         _gen(tmp_path / "empty.duckdb", append=True, end=D)
+    assert not (tmp_path / "empty.duckdb").exists()  # no empty warehouse left behind
     path, _ = appended
     with pytest.raises(ConfigurationError, match="already ends at 2026-11-02"):
         _gen(path, append=True, end=D + timedelta(days=1))

@@ -105,9 +105,12 @@ class Entry:
         return "(" + ", ".join(out) + ")"
 
 
-SELECT_LAST = (
-    f"select {', '.join(LOG.columns)} from {RAW_SCHEMA}.{LOG.name} order by run_number desc limit 1"
-)
+def select_last(schema: str = RAW_SCHEMA) -> str:
+    """The query of the log's last row (``schema``: e.g. ``target.raw`` for an attached
+    DuckDB file)."""
+    return (
+        f"select {', '.join(LOG.columns)} from {schema}.{LOG.name} order by run_number desc limit 1"
+    )
 
 
 def from_row(row: tuple[Any, ...] | None, where: str) -> Entry:

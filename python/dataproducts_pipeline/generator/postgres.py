@@ -19,7 +19,7 @@ import duckdb
 from dataproducts.errors import WarehouseError
 
 from ..raw_contract import RAW_SCHEMA, RAW_TABLES
-from .log import LOG, SELECT_LAST, Entry, from_row
+from .log import LOG, Entry, from_row, select_last
 
 CHUNK_ROWS = 500_000
 
@@ -45,7 +45,7 @@ def last_entry(dsn: str, where: str) -> Entry:
             cur.execute("select to_regclass(%s)", (f"{RAW_SCHEMA}.{LOG.name}",))
             row = None
             if cur.fetchone()[0] is not None:
-                cur.execute(SELECT_LAST)
+                cur.execute(select_last())
                 row = cur.fetchone()
     finally:
         conn.close()
@@ -80,7 +80,7 @@ def copy_tables(
                 if replace:
                     # cascade: dbt's staging views are rebuilt by the next `dbt build`
                     cur.execute(f"drop table if exists raw.{name} cascade")
-                cur.execute(table.ddl().replace("create table", "create table if not exists", 1))
+                cur.execute(table.ddl(if_not_exists=True))
             bar = tqdm(
                 total=sum(totals.values()), desc="copy to postgres", unit="row",
                 unit_scale=True, disable=not progress,

@@ -36,7 +36,7 @@ from dataproducts.errors import ConfigurationError, WarehouseError
 from dataproducts.paths import IN_CHECKOUT, REPO_ROOT
 
 from ..raw_contract import RAW_SCHEMA, RAW_TABLES
-from .log import LOG, SELECT_LAST, Entry, from_row
+from .log import LOG, Entry, from_row, select_last
 
 RUN_PREFIX = "run-"
 #: The table whose rows Spark counts after registering (every scale has learners).
@@ -98,7 +98,7 @@ def last_entry(server: dict[str, Any], where: str) -> Entry:
             cur.execute(f"show tables in {RAW_SCHEMA} like '{LOG.name}'")
             row = None
             if cur.fetchall():
-                cur.execute(SELECT_LAST)
+                cur.execute(select_last())
                 row = cur.fetchone()
     finally:
         conn.close()

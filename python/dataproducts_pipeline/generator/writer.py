@@ -61,11 +61,16 @@ class Clock:
     def us_nullable(self, seconds: np.ndarray) -> pa.Array:
         return pa.array(self.us(seconds), type=pa.int64(), mask=np.isnan(seconds))
 
+    @staticmethod
+    def loaded_seconds(seconds: np.ndarray, r: np.random.Generator) -> np.ndarray:
+        """Seconds: `_loaded_at` of an event-like row, the time plus a lag of seconds to
+        hours (5 s + exponential, mean 30 min). Rows near the end of the data arrive late:
+        in the next day's load."""
+        return seconds + r.exponential(30 * 60, len(seconds)) + 5
+
     def loaded(self, seconds: np.ndarray, r: np.random.Generator) -> pa.Array:
-        """`_loaded_at` of an event-like row: the time plus a lag of seconds to hours
-        (5 s + exponential, mean 30 min). Rows near the end of the data arrive late: in
-        the next day's load."""
-        return self.ts(seconds + r.exponential(30 * 60, len(seconds)) + 5)
+        """`_loaded_at` of an event-like row (:meth:`loaded_seconds`) as a timestamp."""
+        return self.ts(self.loaded_seconds(seconds, r))
 
     def loaded_at_once(self, seconds: np.ndarray, r: np.random.Generator) -> np.ndarray:
         """Seconds: `_loaded_at` of a sign-up or a launch, 1 to 5 s after it. Any row that
@@ -228,7 +233,7 @@ class DuckWriter:
         n_d = len(d["eng"])
         delivery_id = self.next_id["delivery"] + np.arange(n_d, dtype=np.int64)
         self.next_id["delivery"] += n_d
-        delivery_loaded = d["t"] + r.exponential(30 * 60, n_d) + 5
+        delivery_loaded = clock.loaded_seconds(d["t"], r)
         self._insert(
             "coaching_deliveries",
             {
@@ -253,7 +258,7 @@ class DuckWriter:
                 # never before its delivery's row
                 "_loaded_at": clock.ts(
                     np.maximum(
-                        s["t"] + r.exponential(30 * 60, n_s) + 5,
+                        clock.loaded_seconds(s["t"], r),
                         delivery_loaded[s["delivery"]] + 1,
                     )
                 ),
