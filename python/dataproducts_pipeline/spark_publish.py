@@ -115,14 +115,19 @@ def describe(cursor: Any, schema: str, relation: str) -> tuple[list[tuple[str, s
     return columns, details
 
 
-def _parquet_files(location: str) -> list[str]:
-    """The data files of a table at a local ``location`` (Spark's ``file:`` URI)."""
+def local_path(location: str) -> Path:
+    """The local directory of a table's ``location`` (Spark's ``file:`` URI)."""
     if not location.startswith(("file:", "/")):
         raise PublishError(
-            f"the table's files are at {location}, which this publisher cannot read: "
-            "it reads a local Spark warehouse (file: locations) only."
+            f"the table's files are at {location}, which cannot be read here: only a "
+            "local Spark warehouse (file: locations) is."
         )
-    root = Path(unquote(re.sub(r"^file:(//)?", "", location)))
+    return Path(unquote(re.sub(r"^file:(//)?", "", location)))
+
+
+def _parquet_files(location: str) -> list[str]:
+    """The data files of a table at a local ``location`` (Spark's ``file:`` URI)."""
+    root = local_path(location)
     return sorted(
         str(p)
         for p in root.rglob("*")

@@ -107,11 +107,12 @@ def last_entry(server: dict[str, Any], where: str) -> Entry:
 
 def _location(cur: Any, table: str) -> Path:
     """The directory an external table reads."""
-    cur.execute(f"describe table extended {RAW_SCHEMA}.{table}")
-    for col, value, *_ in cur.fetchall():
-        if (col or "").strip() == "Location":
-            return Path(value.strip().removeprefix("file:"))
-    raise WarehouseError(f"Spark does not say where {RAW_SCHEMA}.{table} reads its files.")
+    from ..spark_publish import describe, local_path
+
+    location = describe(cur, RAW_SCHEMA, table)[1].get("Location")
+    if not location:
+        raise WarehouseError(f"Spark does not say where {RAW_SCHEMA}.{table} reads its files.")
+    return local_path(location)
 
 
 def _parquet_cols(table: Any) -> str:
