@@ -554,66 +554,99 @@ def _marts_smallest_first(
 
 
 class _ArrowMarts(Mapping[str, Any]):
-    """Relation -> the public mart of the attached ``src`` as an Arrow table, handed over
-    once.
+    """Relation -> the public mart of the attached ``src`` as
+    :class:`~dataproducts_pipeline.validation.ArrowParts`, handed over once.
 
     A thread of its own reads the marts through ``cursor``, one after the other in the
-    order of ``specs``, as soon as it is created: the gate checks one mart while the next
-    is read (DuckDB reads without holding the GIL). It reads one mart ahead at most: the
-    next read starts when the gate has taken the previous mart. Asking for a mart waits
-    for its read and hands the table over: this mapping keeps no reference to it, so a
-    mart's memory is freed once the gate is done with it (at ``large`` the marts do not
-    all fit in memory at once), and asking for it again raises. After :meth:`stop` the
-    marts not read yet are not read, and asking for one raises, so that the gate of a
-    failed publish ends at its next mart. :meth:`close` waits for the reading thread, then
-    closes the cursor.
+    order of ``specs``, as soon as it is created, each in the parts the gate checks it in
+    (:func:`~dataproducts_pipeline.validation.part_predicates`: one, or several for a mart
+    too big to hold whole): the gate checks one part while the next is read (DuckDB reads
+    without holding the GIL). It reads one part ahead at most: the next read starts when
+    the gate has taken the previous part. Asking for a mart hands its parts over: this
+    mapping keeps no reference to a part it has handed, so a part's memory is freed once
+    the gate is done with it (at ``large`` the marts do not all fit in memory at once, nor
+    does ``recommendations`` alone), and asking for the mart again raises. After
+    :meth:`stop` the parts not read yet are not read, and taking one raises, so that the
+    gate of a failed publish ends at its next part. :meth:`close` waits for the reading
+    thread, then closes the cursor.
     """
 
     def __init__(self, cursor: Any, specs: list[dict[str, Any]]) -> None:
         self._cursor = cursor
         self._specs = {spec["relation"]: spec for spec in specs}
-        self._tables: dict[str, Future] = {relation: Future() for relation in self._specs}
+        # per relation: its parts' futures, known once the relation is counted
+        self._parts: dict[str, Future] = {relation: Future() for relation in self._specs}
         self._taken = threading.Semaphore(1)  # reads allowed ahead of the gate
         self._stopped = False
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="dataproducts-read")
         self._pool.submit(self._read_all)
 
+    def _may_read(self) -> bool:
+        while not self._taken.acquire(timeout=0.2):
+            if self._stopped:
+                return False
+        return not self._stopped
+
     def _read_all(self) -> None:
+        from .validation import part_predicates
+
+        pending: list[Future] = []
         try:
             self._cursor.execute("set arrow_large_buffer_size = true")  # pandas' text layout
             for relation, spec in self._specs.items():
-                while not self._taken.acquire(timeout=0.2):
-                    if self._stopped:
+                if not self._may_read():
+                    break
+                query = f"select * from src.{_quote(spec['schema'])}.{_quote(relation)}"
+                (rows,) = self._cursor.execute(f"select count(*) from ({query})").fetchone()
+                predicates = part_predicates(relation, rows, "duckdb")
+                pending = [Future() for _ in predicates]
+                self._parts[relation].set_result(list(pending))
+                for number, predicate in enumerate(predicates):
+                    if number and not self._may_read():
                         break
+                    where = f" where {predicate}" if predicate else ""
+                    pending.pop(0).set_result(self._cursor.execute(query + where).to_arrow_table())
                 if self._stopped:
                     break
-                table = self._cursor.execute(
-                    f"select * from src.{_quote(spec['schema'])}.{_quote(relation)}"
-                ).to_arrow_table()
-                self._tables[relation].set_result(table)
-                del table
         except BaseException as exc:
-            for future in self._tables.values():
+            for future in [*pending, *self._parts.values()]:
                 if not future.done():
                     future.set_exception(exc)
             raise
         finally:
-            for relation, future in self._tables.items():
+            for future in pending:
+                if not future.done():
+                    future.set_exception(
+                        PublishError("the publish stopped before the gate read it")
+                    )
+            for relation, future in self._parts.items():
                 if not future.done():
                     future.set_exception(
                         PublishError(f"the publish stopped before the gate read {relation}")
                     )
 
     def __getitem__(self, relation: str) -> Any:
-        future = self._tables[relation]
+        from .validation import ArrowParts
+
+        future = self._parts[relation]
         if self._stopped and not future.done():
             raise PublishError(f"the publish stopped before the gate read {relation}")
-        table = future.result()
+        parts: list[Future | None] = future.result()
         handed = Future()
         handed.set_exception(PublishError(f"{relation} was already handed to the gate"))
-        self._tables[relation] = handed
-        self._taken.release()
-        return table
+        self._parts[relation] = handed
+        return ArrowParts(len(parts), (self._take(relation, parts, i) for i in range(len(parts))))
+
+    def _take(self, relation: str, parts: list[Future | None], number: int) -> Any:
+        """Part ``number`` of ``relation``, no longer referenced here once returned."""
+        part, parts[number] = parts[number], None
+        assert part is not None
+        if self._stopped and not part.done():
+            raise PublishError(f"the publish stopped before the gate read {relation}")
+        try:
+            return part.result()
+        finally:
+            self._taken.release()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._specs)

@@ -48,6 +48,54 @@ DEFAULT_DATA_DOCS_DIR = REPO_ROOT / "warehouse" / "data_docs"
 MARTS_SCHEMA = "marts"
 _DOCS_SITE = "dataproducts"
 _PG_PREFIXES = ("postgresql://", "postgres://", "postgresql+psycopg2://")
+#: The most rows of a mart with a ``part_by`` column (see
+#: :class:`~dataproducts_pipeline.expectations.MartSuite`) the gate holds in memory at
+#: once: a bigger mart is read and checked in parts of about this many rows (at
+#: ``large``, ``recommendations`` in 6 parts instead of 50 million rows in one frame).
+ROWS_PER_PART = 10_000_000
+
+
+@dataclass(frozen=True)
+class Parts:
+    """A mart as the gate reads it: ``count`` frames, each read when asked for (one when
+    the mart is checked whole)."""
+
+    count: int
+    frames: Iterable[pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class ArrowParts:
+    """A mart as a publisher hands it to :func:`validate_arrow_tables`: ``count`` Arrow
+    tables (the parts of :func:`part_predicates`), each read when asked for."""
+
+    count: int
+    tables: Iterable[Any]
+
+
+def part_count(relation: str, rows: int) -> int:
+    """How many parts the gate reads ``relation`` in, given its row count: one unless its
+    suite has a ``part_by`` column and it holds more than :data:`ROWS_PER_PART` rows."""
+    suite = SUITES.get(_unversioned(relation))
+    if suite is None or suite.part_by is None or rows <= ROWS_PER_PART:
+        return 1
+    return -(-rows // ROWS_PER_PART)
+
+
+def part_predicates(relation: str, rows: int, engine: str = "duckdb") -> list[str | None]:
+    """SQL conditions (``engine``: ``duckdb`` or ``postgres``) that split ``relation``
+    into the parts the gate reads it in, by a hash of its suite's ``part_by`` column: each
+    row in exactly one part, all rows of a value in the same part. ``[None]``: one part,
+    the whole table."""
+    k = part_count(relation, rows)
+    if k == 1:
+        return [None]
+    column = _quote(SUITES[_unversioned(relation)].part_by or "")
+    bucket = {
+        "duckdb": f"hash({column}) % {k}",
+        "postgres": f"abs(mod(hashtextextended({column}::text, 0), {k}))",
+    }[engine]
+    return [f"{bucket} = {i}" for i in range(k)]
 
 
 @dataclass(frozen=True)
@@ -174,18 +222,27 @@ def validate_arrow_tables(
     run_name: str | None = None,
 ) -> ValidationReport:
     """:func:`validate_build` on marts read as Arrow tables (relation name ->
-    ``pyarrow.Table``, or a ``concurrent.futures.Future`` of one; ``recommendations_v1``
-    counts for ``recommendations``): the publisher's, whose mapping reads each mart from
-    the build it copies when asked. Suites run in the order of ``tables``, then the rest."""
+    ``pyarrow.Table``, a ``concurrent.futures.Future`` of one, or :class:`ArrowParts`;
+    ``recommendations_v1`` counts for ``recommendations``): the publisher's, whose
+    mapping reads each mart from the build it copies when asked. Suites run in the order
+    of ``tables``, then the rest. A whole table that its suite would read in parts (see
+    :func:`part_count`) is checked in parts too."""
 
-    def read(mart: str, categorical: Collection[str] = ()) -> pd.DataFrame | None:
+    def read(mart: str, categorical: Collection[str] = ()) -> Parts | None:
         relation = _resolve(tables, mart)
         if relation is None:
             return None
         table = tables[relation]
+        if isinstance(table, ArrowParts):
+            return Parts(table.count, (_to_pandas(t, categorical) for t in table.tables))
         if isinstance(table, Future):
             table = table.result()
-        return _to_pandas(table, categorical)
+        k = part_count(relation, table.num_rows)
+        if k == 1:
+            return Parts(1, [_to_pandas(table, categorical)])
+        column = SUITES[mart].part_by
+        bucket = pd.util.hash_array(table.column(column).to_numpy(zero_copy_only=False)) % k
+        return Parts(k, (_to_pandas(table.filter(bucket == i), categorical) for i in range(k)))
 
     first = [SUITES[m] for m in dict.fromkeys(map(_unversioned, tables)) if m in SUITES]
     return _validate(
@@ -200,7 +257,7 @@ def validate_arrow_tables(
 
 
 def _validate(
-    read: Callable[[str, Collection[str]], pd.DataFrame | None],
+    read: Callable[[str, Collection[str]], Parts | None],
     where: str,
     previous_manifest: Mapping[str, Any] | None,
     *,
@@ -231,19 +288,51 @@ def _validate(
     with _without_batch_fingerprint():
         for suite in chosen:
             read_started = time.perf_counter()
-            frame = read(suite.mart, suite.group_columns())
+            parts = read(suite.mart, suite.group_columns())
             timings["read"] += time.perf_counter() - read_started
-            if frame is None:
+            if parts is None:
                 failures.append(
                     f"{suite.mart}: table missing — no {schema}.{suite.mart} (nor a versioned "
                     f"{suite.mart}_vN) in {where}; did dbt build it?"
                 )
                 continue
-            row_counts[suite.mart] = len(frame)
-            checks = suite.checks(previous.get(suite.mart))
-            n_expectations += len(checks)
-            result = _run_suite(context, datasource, suite, checks, suite.prepare(frame), run_id)
-            del frame
+            previous_rows = previous.get(suite.mart)
+            n_expectations += len(suite.checks(previous_rows))
+            gx_run = _GxRun(context, datasource, run_id, suite)
+            frames = iter(parts.frames)
+            if parts.count == 1:
+                read_started = time.perf_counter()
+                frame = next(frames)
+                timings["read"] += time.perf_counter() - read_started
+                row_counts[suite.mart] = len(frame)
+                result = gx_run(suite.mart, suite.checks(previous_rows), suite.prepare(frame))
+                del frame
+                failures.extend(
+                    _describe_failure(suite.mart, r) for r in result.results if not r.success
+                )
+                continue
+            # In parts: the rules within groups on each part, then the rules of the whole
+            # table on their columns of every part.
+            whole: list[pd.DataFrame] = []
+            for number in range(1, parts.count + 1):
+                read_started = time.perf_counter()
+                frame = next(frames)
+                timings["read"] += time.perf_counter() - read_started
+                whole.append(frame[list(suite.whole_columns())])
+                name = f"{suite.mart}_part_{number}_of_{parts.count}"
+                result = gx_run(name, suite.part_checks(), suite.prepare(frame))
+                del frame
+                where_part = f"part {number} of {parts.count}, by {suite.part_by}"
+                failures.extend(
+                    _describe_failure(suite.mart, r, where_part)
+                    for r in result.results
+                    if not r.success
+                )
+            table = pd.concat(whole, ignore_index=True) if whole else pd.DataFrame()
+            del whole
+            row_counts[suite.mart] = len(table)
+            result = gx_run(suite.mart, suite.whole_checks(previous_rows), table)
+            del table
             failures.extend(
                 _describe_failure(suite.mart, r) for r in result.results if not r.success
             )
@@ -350,8 +439,9 @@ def _dictionary_encoded(table: Any, columns: Collection[str]) -> Any:
 @contextmanager
 def _reader(
     source: Path | str, schema: str
-) -> Iterator[Callable[[str, Collection[str]], pd.DataFrame | None]]:
-    """A function reading one mart as a DataFrame (None when missing), over one connection."""
+) -> Iterator[Callable[[str, Collection[str]], Parts | None]]:
+    """A function reading one mart as :class:`Parts` (None when missing), over one
+    connection."""
     if _is_postgres(source):
         with _postgres_reader(str(source), schema) as read:
             yield read
@@ -376,7 +466,7 @@ def _reader(
 
 def _duckdb_read(
     con: Any, catalog: str | None, schema: str
-) -> Callable[[str, Collection[str]], pd.DataFrame | None]:
+) -> Callable[[str, Collection[str]], Parts | None]:
     """Read marts of ``catalog.schema`` (default: the connection's database) through ``con``."""
     # Text as Arrow large_string, the layout pandas' string columns use: no conversion.
     con.execute("set arrow_large_buffer_size = true")
@@ -390,13 +480,21 @@ def _duckdb_read(
     ]
     prefix = f"{_quote(catalog)}." if catalog else ""
 
-    def read(mart: str, categorical: Collection[str] = ()) -> pd.DataFrame | None:
+    def read(mart: str, categorical: Collection[str] = ()) -> Parts | None:
         relation = _resolve(tables, mart)
         if relation is None:
             return None
         query = f"select * from {prefix}{_quote(schema)}.{_quote(relation)}"
-        # Through Arrow: several times faster than .df() on text columns.
-        return _to_pandas(con.execute(query).to_arrow_table(), categorical)
+        (rows,) = con.execute(f"select count(*) from ({query})").fetchone()
+        predicates = part_predicates(relation, rows, "duckdb")
+
+        def frames() -> Iterator[pd.DataFrame]:
+            for predicate in predicates:
+                where = f" where {predicate}" if predicate else ""
+                # Through Arrow: several times faster than .df() on text columns.
+                yield _to_pandas(con.execute(query + where).to_arrow_table(), categorical)
+
+        return Parts(len(predicates), frames())
 
     return read
 
@@ -404,7 +502,7 @@ def _duckdb_read(
 @contextmanager
 def _postgres_reader(
     dsn: str, schema: str
-) -> Iterator[Callable[[str, Collection[str]], pd.DataFrame | None]]:
+) -> Iterator[Callable[[str, Collection[str]], Parts | None]]:
     import psycopg2
     from psycopg2 import sql
 
@@ -427,21 +525,27 @@ def _postgres_reader(
             )
             tables = [r[0] for r in cur.fetchall()]
 
-            def read(mart: str, categorical: Collection[str] = ()) -> pd.DataFrame | None:
+            def read(mart: str, categorical: Collection[str] = ()) -> Parts | None:
                 relation = _resolve(tables, mart)
                 if relation is None:
                     return None
-                cur.execute(
-                    sql.SQL("select * from {}.{}").format(
-                        sql.Identifier(schema), sql.Identifier(relation)
-                    )
-                )
-                columns = [c.name for c in cur.description]
-                frame = pd.DataFrame(cur.fetchall(), columns=columns)
-                for name in categorical:
-                    if name in frame and pd.api.types.is_string_dtype(frame[name].dtype):
-                        frame[name] = frame[name].astype("category")
-                return frame
+                table = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(relation))
+                cur.execute(sql.SQL("select count(*) from {}").format(table))
+                (rows,) = cur.fetchone()
+                predicates = part_predicates(relation, rows, "postgres")
+
+                def frames() -> Iterator[pd.DataFrame]:
+                    for predicate in predicates:
+                        where = sql.SQL(" where " + predicate) if predicate else sql.SQL("")
+                        cur.execute(sql.SQL("select * from {}").format(table) + where)
+                        columns = [c.name for c in cur.description]
+                        frame = pd.DataFrame(cur.fetchall(), columns=columns)
+                        for name in categorical:
+                            if name in frame and pd.api.types.is_string_dtype(frame[name].dtype):
+                                frame[name] = frame[name].astype("category")
+                        yield frame
+
+                return Parts(len(predicates), frames())
 
             yield read
         con.rollback()
@@ -494,38 +598,47 @@ def _without_batch_fingerprint() -> Iterator[None]:
         engine.HASH_THRESHOLD = saved
 
 
-def _run_suite(
-    context: Any, datasource: Any, suite: MartSuite, checks: list, frame: pd.DataFrame, run_id: Any
-) -> Any:
-    import great_expectations as gx
+class _GxRun:
+    """Runs checks of ``suite`` on a frame as a validation of its own (an asset, a suite
+    and a validation definition named ``name``: the mart, or one of its parts), under
+    ``run_id``."""
 
-    asset = datasource.add_dataframe_asset(name=suite.mart)
-    batch = asset.add_batch_definition_whole_dataframe("build")
-    gx_suite = context.suites.add(
-        gx.ExpectationSuite(
-            name=suite.mart,
-            expectations=[c.build() for c in checks],
-            meta={
-                "notes": {"format": "markdown", "content": [f"**{suite.mart}**: {suite.purpose}"]}
-            },
+    def __init__(self, context: Any, datasource: Any, run_id: Any, suite: MartSuite) -> None:
+        self.context, self.datasource, self.run_id, self.suite = context, datasource, run_id, suite
+
+    def __call__(self, name: str, checks: list, frame: pd.DataFrame) -> Any:
+        import great_expectations as gx
+
+        asset = self.datasource.add_dataframe_asset(name=name)
+        batch = asset.add_batch_definition_whole_dataframe("build")
+        gx_suite = self.context.suites.add(
+            gx.ExpectationSuite(
+                name=name,
+                expectations=[c.build() for c in checks],
+                meta={
+                    "notes": {
+                        "format": "markdown",
+                        "content": [f"**{self.suite.mart}**: {self.suite.purpose}"],
+                    }
+                },
+            )
         )
-    )
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=suite.mart, data=batch, suite=gx_suite)
-    )
-    return definition.run(
-        batch_parameters={"dataframe": frame}, result_format="BASIC", run_id=run_id
-    )
+        definition = self.context.validation_definitions.add(
+            gx.ValidationDefinition(name=name, data=batch, suite=gx_suite)
+        )
+        return definition.run(
+            batch_parameters={"dataframe": frame}, result_format="BASIC", run_id=self.run_id
+        )
 
 
-def _describe_failure(mart: str, result: Any) -> str:
+def _describe_failure(mart: str, result: Any, where: str = "") -> str:
     config = result.expectation_config
     args = ", ".join(
         f"{k}={_short(v)}"
         for k, v in config.kwargs.items()
         if k not in {"batch_id", "result_format", "catch_exceptions"} and v is not None
     )
-    details = []
+    details = [where] if where else []
     info = result.exception_info or {}
     messages = [info.get("exception_message")] if "exception_message" in info else []
     messages += [v.get("exception_message") for v in info.values() if isinstance(v, Mapping)]

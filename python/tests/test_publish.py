@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -268,6 +269,44 @@ def test_the_validation_gate_passes_and_is_recorded(copy) -> None:
     assert validation["success"] is True and validation["expectations_run"] > 0
     assert Path(validation["data_docs_index"]).is_file()
     assert Path(validation["data_docs_index"]).is_relative_to(warehouse.parent)
+
+
+def test_the_gate_checks_a_big_mart_in_parts_while_copying(
+    copy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``recommendations`` read in 3 parts (as at ``large``), a healthy build
+    publishes and records the whole mart's row count; a rank gap fails the part that
+    holds its learner, and nothing is published."""
+    from dataproducts_pipeline import validation
+
+    warehouse, target, published = copy
+    ((rows,),) = sql(warehouse, "select count(*) from marts.recommendations_v1")
+    monkeypatch.setattr(validation, "ROWS_PER_PART", -(-rows // 3))
+    info = publish(warehouse, target_path=target)
+    checked = info.manifest["validation"]
+    assert checked["success"] is True
+    assert checked["row_counts"]["recommendations"] == rows
+    docs = Path(checked["data_docs_index"]).parent / "validations"
+    assert (docs / "recommendations_part_3_of_3").is_dir()
+
+    ((learner, module),) = sql(
+        warehouse,
+        "select learner_id, module from marts.recommendations_v1 group by all "
+        "having count(*) >= 3 order by learner_id, module limit 1",
+    )
+    sql(
+        warehouse,
+        "delete from marts.recommendations_v1 where learner_id = ? and module = ? and rank = 2",
+        [learner, module],
+    )
+    with pytest.raises(BuildFailedError) as err:
+        publish(warehouse, target_path=target)
+    (failure,) = err.value.failures
+    assert failure.startswith(
+        "recommendations: expect_column_pair_values_to_be_equal(column_A=rank"
+    )
+    assert re.search(r"\[part [123] of 3, by learner_id; \d+ unexpected row", failure), failure
+    assert read_pointer(published).build_id == info.build_id
 
 
 # --- (a) reads during rebuilds ------------------------------------------------------------
@@ -527,20 +566,79 @@ def test_the_gate_gets_each_mart_once_read_one_ahead() -> None:
         con.execute(f"create table src.marts.{name} as select range as x from range(1000)")
     marts = _ArrowMarts(con.cursor(), [{"relation": n, "schema": "marts"} for n in "abc"])
     try:
-        deadline = time.monotonic() + 10
-        while not marts._tables["a"].done() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        _wait_for(lambda: marts._parts["a"].done() and marts._parts["a"].result()[0].done())
         time.sleep(0.5)  # time enough to read b and c, were it allowed to
-        assert [marts._tables[n].done() for n in "abc"] == [True, False, False]
-        first = marts["a"]
+        assert [marts._parts[n].done() for n in "abc"] == [True, False, False]
+        parts = marts["a"]
+        assert parts.count == 1
+        first = next(iter(parts.tables))
         assert first.num_rows == 1000
         gone = weakref.ref(first)
         del first
         assert gone() is None  # nothing else holds mart a
         with pytest.raises(PublishError, match="already handed to the gate"):
             marts["a"]
-        assert marts["b"].num_rows == 1000 and marts["c"].num_rows == 1000
+        assert [t.num_rows for n in "bc" for t in marts[n].tables] == [1000, 1000]
         assert list(marts) == ["a", "b", "c"]
+    finally:
+        marts.close()
+        con.close()
+
+
+def _wait_for(condition, seconds: float = 10) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_the_gate_gets_a_big_mart_in_parts_read_one_ahead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A mart bigger than ``ROWS_PER_PART`` whose suite has a ``part_by`` column
+    (``recommendations``) is read in parts, by a hash of learner_id, one part ahead of the
+    gate: every row once, every learner's rows in one part, no part kept once handed."""
+    import time
+    import weakref
+
+    import duckdb
+
+    from dataproducts_pipeline import validation
+    from dataproducts_pipeline.publish import _ArrowMarts
+
+    monkeypatch.setattr(validation, "ROWS_PER_PART", 1000)
+    con = duckdb.connect()
+    con.execute("attach ':memory:' as src")
+    con.execute("create schema src.marts")
+    con.execute(
+        "create table src.marts.recommendations_v1 as "
+        "select range // 10 as learner_id, range % 10 as rank from range(3500)"
+    )
+    marts = _ArrowMarts(con.cursor(), [{"relation": "recommendations_v1", "schema": "marts"}])
+    try:
+        _wait_for(lambda: marts._parts["recommendations_v1"].done())
+        futures = marts._parts["recommendations_v1"].result()
+        assert len(futures) == 4  # ceil(3500 / 1000)
+        _wait_for(futures[0].done)
+        time.sleep(0.5)  # time enough to read the other parts, were it allowed to
+        assert [f.done() for f in futures] == [True, False, False, False]
+        parts = marts["recommendations_v1"]
+        assert parts.count == 4
+        seen, part_of, number = [], {}, 0
+        for table in parts.tables:  # (enumerate's cached tuple would hold the table)
+            number += 1  # noqa: SIM113
+            learners = table.column("learner_id").to_pylist()
+            seen.extend(zip(learners, table.column("rank").to_pylist(), strict=True))
+            for learner in set(learners):
+                assert part_of.setdefault(learner, number) == number  # in one part only
+            assert table.num_rows > 0
+            gone = weakref.ref(table)
+            del table
+            assert gone() is None
+        assert sorted(seen) == [(i // 10, i % 10) for i in range(3500)]
+        assert len(part_of) == 350
     finally:
         marts.close()
         con.close()

@@ -274,6 +274,109 @@ def test_row_count_ten_times_the_previous_fails(warehouse, tmp_path: Path) -> No
     assert f"observed {rows}" in report.failures[0]
 
 
+# --- a big mart checked in parts gives the whole table's outcome -----------------------
+
+
+def _without_part(failure: str) -> str:
+    return re.sub(r"part \d+ of \d+, by learner_id(; )?", "", failure).replace(" []", "")
+
+
+def test_recommendations_checked_in_parts_as_if_whole(
+    tampered: Copy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``recommendations`` read in 3 parts by learner (as ``large`` reads its 50 million
+    rows: see ``ROWS_PER_PART``) passes when healthy, and fails exactly as the whole table
+    does: a rank gap and a repeated row within one learner's lists (checked on each part)
+    and a second ``generated_at``, plus a row count 10x the previous snapshot's (checked on
+    the whole table, once)."""
+    from dataproducts_pipeline import validation
+
+    suite = [SUITES["recommendations"]]
+    rows = int(tampered.query("select count(*) as n from marts.recommendations_v1").iat[0, 0])
+    parted = -(-rows // 3)
+
+    def gate(name: str, previous=None, rows_per_part: int = parted) -> ValidationReport:
+        monkeypatch.setattr(validation, "ROWS_PER_PART", rows_per_part)
+        return validate_build(
+            tampered.source, previous, data_docs_dir=tmp_path / name, suites=suite
+        )
+
+    healthy = gate("healthy")
+    assert healthy.success, healthy.failures
+    assert healthy.row_counts == {"recommendations": rows}
+    assert healthy.expectations_run == len(SUITES["recommendations"].checks())
+    pages = {p.name for p in (tmp_path / "healthy" / "validations").iterdir()}
+    assert pages == {"recommendations", *(f"recommendations_part_{i}_of_3" for i in (1, 2, 3))}
+
+    learner, module = _one_list(tampered, 3)
+    tampered.execute(
+        "delete from marts.recommendations_v1 where learner_id = %s and module = %s and rank = 2",
+        (learner, module),
+    )
+    other = tampered.query(
+        "select module from marts.recommendations_v1 where learner_id = %s and module <> %s "
+        "group by module having count(*) >= 2 order by module limit 1",
+        (learner, module),
+    ).iat[0, 0]
+    tampered.execute(
+        "insert into marts.recommendations_v1 select * from marts.recommendations_v1 "
+        "where learner_id = %s and module = %s and rank = 1",
+        (learner, other),
+    )
+    tampered.execute(
+        "update marts.recommendations_v1 set generated_at = generated_at + interval '1 second' "
+        "where learner_id = (select max(learner_id) from marts.recommendations_v1)"
+    )
+    previous = {"row_counts": {"recommendations": rows // 10}}
+    whole = gate("whole", previous, rows_per_part=10 * rows)
+    in_parts = gate("parts", previous)
+
+    assert not in_parts.success
+    assert sorted(map(_without_part, in_parts.failures)) == sorted(whole.failures)
+    assert expectations_failing(in_parts) == {
+        "expect_table_row_count_to_be_between",  # on the whole table
+        "expect_column_unique_value_count_to_be_between",  # generated_at, whole table
+        "expect_column_values_to_be_in_set",  # the keys' uniqueness, in a part
+        "expect_column_pair_values_to_be_equal",  # the ranks, in a part
+    }
+    assert any("part " in f and " of 3, by learner_id" in f for f in in_parts.failures)
+    # one row deleted, one repeated
+    assert in_parts.row_counts == whole.row_counts == {"recommendations": rows}
+
+
+def test_a_whole_arrow_table_is_checked_in_parts_too(
+    duckdb_build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An Arrow table given whole (not as ``ArrowParts``) that its suite reads in parts is
+    split by a hash of learner_id: its rules pass, on 3 parts, and every row is counted."""
+    import duckdb
+
+    from dataproducts_pipeline import validation
+
+    with closing(duckdb.connect(str(duckdb_build.path), read_only=True)) as con:
+        table = con.execute("select * from marts.recommendations_v1").to_arrow_table()
+    monkeypatch.setattr(validation, "ROWS_PER_PART", -(-table.num_rows // 3))
+    report = validation.validate_arrow_tables(
+        {"recommendations_v1": table}, data_docs_dir=tmp_path / "docs"
+    )
+    assert not [f for f in report.failures if f.startswith("recommendations:")]
+    assert report.row_counts["recommendations"] == table.num_rows
+    assert (tmp_path / "docs" / "validations" / "recommendations_part_3_of_3").is_dir()
+
+
+def test_a_rule_grouping_across_parts_is_refused() -> None:
+    """A suite validated in parts whose rule groups rows without the part column would
+    judge each part alone: refused when the suite is defined."""
+    with pytest.raises(ValueError, match="could span parts"):
+        MartSuite(
+            mart="m",
+            purpose="p",
+            key=("learner_id", "rank"),
+            rules=(ranks_contiguous("rank", partition_by=("module",)),),
+            part_by="learner_id",
+        )
+
+
 def test_missing_mart_is_a_failure_not_a_crash(duckdb_build, tmp_path: Path) -> None:
     target = tmp_path / duckdb_build.path.name
     shutil.copyfile(duckdb_build.path, target)

@@ -55,11 +55,17 @@ class Rule:
     ``derive(frame, memo=None)`` returns the frame with the derived columns; ``memo`` (a
     dict, one per frame, see :meth:`MartSuite.prepare`) lets rules on the same columns
     share one sort.
+
+    ``whole`` names the columns of a rule that holds of the table as a whole, not within
+    each group of rows (a single value, a one-column key): when a mart is validated in
+    parts (:attr:`MartSuite.part_by`), such a rule is checked once, on these columns of
+    every row.
     """
 
     checks: tuple[Check, ...]
     derive: Callable[..., pd.DataFrame] | None = field(default=None, compare=False)
     groups: tuple[str, ...] = ()
+    whole: tuple[str, ...] = ()
 
 
 def _cols(columns: Sequence[str]) -> str:
@@ -92,7 +98,10 @@ def unique(*columns: str, why: str = "") -> Rule:
     """
     text = f"Key unique: one row per {_cols(columns)}." + (f" {why}" if why else "")
     if len(columns) == 1:
-        return Rule((Check("ExpectColumnValuesToBeUnique", {"column": columns[0]}, text),))
+        return Rule(
+            (Check("ExpectColumnValuesToBeUnique", {"column": columns[0]}, text),),
+            whole=columns,
+        )
     derived = "__".join(columns) + "__unique"
 
     return _derived_flag(
@@ -269,7 +278,8 @@ def single_value(column: str, why: str) -> Rule:
                 {"column": column, "min_value": 1, "max_value": 1},
                 f"`{column}` holds a single value: {why}.",
             ),
-        )
+        ),
+        whole=(column,),
     )
 
 
@@ -461,6 +471,14 @@ class MartSuite:
     an empty table is legitimate, e.g. no goals yet); against a previous snapshot the row
     count must stay within ``previous * (1 ± row_count_tolerance)``, widened by
     ``row_count_slack`` rows so that tiny tables do not flap.
+
+    ``part_by`` names a column by whose values the mart can be validated in parts, so that
+    a mart too big for memory is never held whole (``recommendations`` at ``large``: 50
+    million rows). Every rule that groups rows (a compound key, a rank partition) must
+    group by it, so that each group lies in one part and a part's result is that of its
+    rows in the whole table; the rules that hold of the table as a whole (the row count,
+    :attr:`Rule.whole`) are checked once, on their columns alone (see
+    :meth:`part_checks`, :meth:`whole_checks`).
     """
 
     mart: str
@@ -470,6 +488,17 @@ class MartSuite:
     min_rows: int = 1
     row_count_tolerance: float = 0.5
     row_count_slack: int = 5
+    part_by: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.part_by is None:
+            return
+        for rule in self._all_rules():
+            if rule.groups and self.part_by not in rule.groups:
+                raise ValueError(
+                    f"suite {self.mart}: part_by={self.part_by!r}, but a rule groups rows by "
+                    f"{_cols(rule.groups)}: its groups could span parts"
+                )
 
     def row_count_bounds(self, previous_rows: int | None) -> tuple[int, int | None]:
         """(min, max) rows accepted: ``min_rows`` alone, or around the previous snapshot."""
@@ -494,23 +523,42 @@ class MartSuite:
         """The rules of the key: unique, never null."""
         return (unique(*self.key, why="The package looks rows up by it."), not_null(*self.key))
 
+    def _all_rules(self) -> tuple[Rule, ...]:
+        return (*self.key_rules(), *self.rules)
+
     def checks(self, previous_rows: int | None = None) -> list[Check]:
         """Every check: the row count, the key (unique, never null), then the rules."""
         return [self.row_count_check(previous_rows)] + [
-            c for r in (*self.key_rules(), *self.rules) for c in r.checks
+            c for r in self._all_rules() for c in r.checks
         ]
+
+    def part_checks(self) -> list[Check]:
+        """The checks run on each part of a mart validated in parts: those of the rules
+        that hold within groups of rows, or row by row."""
+        return [c for r in self._all_rules() if not r.whole for c in r.checks]
+
+    def whole_checks(self, previous_rows: int | None = None) -> list[Check]:
+        """The checks run once on a mart validated in parts: the row count, and those of
+        the rules that hold of the table as a whole (on :meth:`whole_columns`)."""
+        return [self.row_count_check(previous_rows)] + [
+            c for r in self._all_rules() if r.whole for c in r.checks
+        ]
+
+    def whole_columns(self) -> tuple[str, ...]:
+        """The columns :meth:`whole_checks` read."""
+        return tuple(dict.fromkeys(c for r in self._all_rules() for c in r.whole))
 
     def group_columns(self) -> tuple[str, ...]:
         """Columns some check groups rows by (compound keys, rank partitions): text ones
         are read as categoricals (see :class:`Rule`)."""
-        seen = dict.fromkeys(c for r in (*self.key_rules(), *self.rules) for c in r.groups)
+        seen = dict.fromkeys(c for r in self._all_rules() for c in r.groups)
         return tuple(seen)
 
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The mart with the derived columns the checks need (rules on the same columns
         share one sort: the key's uniqueness and its ranks, say)."""
         memo: dict = {}
-        for rule in (*self.key_rules(), *self.rules):
+        for rule in self._all_rules():
             if rule.derive is not None:
                 frame = rule.derive(frame, memo)
         return frame
