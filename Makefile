@@ -101,8 +101,9 @@ java:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
 	else echo "java not found: install a Java runtime, 17 or later (e.g. openjdk-17-jre-headless)" >&2; exit 1; fi
 
+# --durations: the slowest tests at the end of the log, to keep `make test` under 30 minutes
 pytest: install postgres-binaries java spark-jars
-	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not slow" --durations=25 $(PYTEST_ARGS)
 
 test: lint pytest
 

@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     """Run ``cmd`` under ``/usr/bin/time -v``: wall seconds, peak RSS (KiB), its output
     (stdout and stderr, where the build prints its steps)."""
     t0 = time.perf_counter()
@@ -167,7 +167,7 @@ def main() -> int:
         (work / "duckdb").mkdir()
         subprocess.run(generate, env=duck_env, cwd=REPO, check=True, capture_output=True)
         duck_target = work / "duckdb" / "target"
-        d_wall, d_rss, d_out = _timed(
+        d_wall, d_rss, d_out = timed(
             [str(BIN / "dataproducts"), "build", "--target-path", str(duck_target)], duck_env
         )
         d_ndcg = _ndcg(work / "duckdb" / "published")
@@ -199,7 +199,7 @@ def main() -> int:
             loaded = time.perf_counter() - t0
             spark_target = work / "spark" / "target"
             with _WorkerSampler(server.jvm_pid) as workers:
-                s_wall, s_rss, s_out = _timed(
+                s_wall, s_rss, s_out = timed(
                     [
                         str(BIN / "dataproducts"),
                         "build",

@@ -27,6 +27,8 @@ from dataproducts.errors import BuildFailedError, ConfigurationError, WarehouseE
 from dataproducts.paths import REPO_ROOT, default_duckdb_path
 from dataproducts.snapshots import default_published_dir
 
+from . import increments
+from .increments import Increment
 from .publish import (
     SnapshotInfo,
     Step,
@@ -240,6 +242,7 @@ PARTIAL_ARGS = (
 )
 #: dbt arguments `dataproducts build` sets itself (its options say where).
 OWN_ARGS = {
+    "--full-refresh": "--full-refresh (of dataproducts build)",
     "--target": "--target",
     "-t": "--target",
     "--target-path": "--target-path",
@@ -445,8 +448,10 @@ def build(
     validate: bool = True,
     partial: bool = False,
     publish_snapshot: bool = True,
+    full_refresh: bool = False,
     echo: Callable[[str], None] | None = None,
     on_step: Step | None = None,
+    on_increments: Callable[[list[Increment]], None] | None = None,
 ) -> SnapshotInfo | None:
     """``dbt build`` on ``target`` (``dev``: DuckDB; ``postgres``; ``spark``: the Thrift
     server of ``$DATAPRODUCTS_SPARK_*``, published into the local DuckDB snapshots), the
@@ -461,6 +466,12 @@ def build(
     ``validate=False`` skips the validation gate (tests of the publishing machinery
     only; the CLI always runs it). Raises :class:`BuildFailedError` (nothing published)
     when dbt or the gate fails.
+
+    Incremental models keep their rows and classify again only what may have changed
+    (doc block ``staging_incremental``); ``full_refresh`` rebuilds them from all history
+    (dbt's ``--full-refresh``). ``on_increments`` gets, after dbt, each incremental
+    model's mode and rows before and after (:mod:`dataproducts_pipeline.increments`);
+    the snapshot's manifest records them too (``invocation.increments``).
     """
     if target not in TARGETS:
         raise ConfigurationError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
@@ -496,7 +507,12 @@ def build(
             from .validation import preload
 
             preload()  # great-expectations imports while dbt builds (seconds on a cold start)
-        code = run_dbt(["build", *dbt_args], target=target, target_path=tp, echo=echo)
+        # the incremental models of the previous build in this target directory (none in
+        # a new one: their rows before are then unknown, see Increment)
+        known = increments.incremental_relations(tp)
+        before = None if known is None else increments.count_rows(target, source, known.values())
+        refresh = ["--full-refresh"] if full_refresh else []
+        code = run_dbt(["build", *refresh, *dbt_args], target=target, target_path=tp, echo=echo)
         if code != 0:
             failures = dbt_failures(tp)
             raise BuildFailedError(
@@ -507,6 +523,15 @@ def build(
             )
         if on_step:
             on_step("built")
+        relations = increments.incremental_relations(tp) or {}
+        ran = increments.increments(
+            relations,
+            before,
+            increments.count_rows(target, source, relations.values()),
+            full_refresh=full_refresh,
+        )
+        if on_increments:
+            on_increments(ran)
         if not publish_snapshot:
             return None
         return publish(
@@ -516,6 +541,7 @@ def build(
             keep=keep,
             validate=validate,
             on_step=on_step,
-            dbt_args=dbt_args,
+            dbt_args=[*refresh, *dbt_args],
             partial=partial,
+            increments=ran,
         )

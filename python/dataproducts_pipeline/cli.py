@@ -168,6 +168,12 @@ def generate(**kwargs: Any) -> None:
     help="Publish a build of part of the project (--select...): the snapshot mixes its "
     "marts with the previous build's; the manifest records the dbt arguments.",
 )
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Rebuild the incremental models from all history (dbt's --full-refresh); by "
+    "default they keep their rows and classify again only the load days that changed.",
+)
 @click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
 def build(
     target: str,
@@ -175,6 +181,7 @@ def build(
     target_path: str | None,
     no_publish: bool,
     partial: bool,
+    full_refresh: bool,
     dbt_args: tuple[str, ...],
 ) -> None:
     """dbt build, then the validation gate, then publish a snapshot.
@@ -182,10 +189,14 @@ def build(
     Extra arguments go to dbt. Nothing is published when a model, a dbt test or an
     expectation of the gate fails (exit 1); the current snapshot keeps serving.
     A dbt selection (--select, --exclude...) needs --no-publish or --partial.
+    Incremental by default: the event-like staging models classify again only the load
+    days that changed since the last build, and the output says what each added;
+    --full-refresh rebuilds them from all history (same rows).
 
     \b
     Examples:
       dataproducts build
+      dataproducts build --full-refresh
       dataproducts build --target postgres
       dataproducts build --target spark             # the Spark Thrift server of $DATAPRODUCTS_SPARK_*
       dataproducts build -- --vars '{recommendations_k: 20}'
@@ -196,6 +207,8 @@ def build(
     if no_publish and partial:
         raise click.UsageError("--no-publish and --partial exclude each other.")
     steps = _StepTimer("build")
+    from .increments import render
+
     info = run(
         target,
         dbt_args,
@@ -203,7 +216,9 @@ def build(
         keep=keep,
         partial=partial,
         publish_snapshot=not no_publish,
+        full_refresh=full_refresh,
         on_step=steps,
+        on_increments=lambda items: click.echo(render(items)) if items else None,
     )
     if info is None:
         click.echo(f"built (dbt build {' '.join(dbt_args)}); nothing published, as asked.")

@@ -290,6 +290,7 @@ def publish(
     on_step: Step | None = None,
     dbt_args: Sequence[str] | None = None,
     partial: bool = False,
+    increments: Sequence[Any] | None = None,
 ) -> SnapshotInfo:
     """Publish the public marts (and seeds) of a built warehouse as the current snapshot.
 
@@ -303,11 +304,15 @@ def publish(
     ``BuildFailedError`` and nothing published when it fails. ``on_step`` is called with
     ``"copied"``, ``"validated"``, ``"staged"``, ``"switched"`` and ``"pruned"``.
     A build of part of the project (``--select``...) is refused unless ``partial``; the
-    manifest's ``invocation`` records it, with ``dbt_args`` (:func:`dbt_invocation`).
+    manifest's ``invocation`` records it, with ``dbt_args`` (:func:`dbt_invocation`), and
+    ``increments``: what `dataproducts build` found its incremental models did
+    (:class:`~dataproducts_pipeline.increments.Increment`).
     """
     keep = _check_keep(keep) if keep is not None else default_keep()
     manifest = read_dbt_artifacts(target_path)
     invocation = dbt_invocation(target_path, dbt_args)
+    if increments is not None:
+        invocation["increments"] = [i.as_dict() for i in increments]
     if not partial:
         _refuse_partial(invocation, target_path)
     if source is not None and is_postgres(source):

@@ -1,3 +1,4 @@
+{{ config(**raw_incremental_config('coaching_deliveries')) }}
 {%- set raw_types = assert_raw_contract('coaching_deliveries') -%}
 
 with
@@ -85,6 +86,7 @@ cleaned as (
         ('courses.course_id is null', 'orphan_course_id'),
         ('coaching_messages.message_id is null', 'unknown_message'),
     ],
+    incremental=true,
 ) }}
 
 select * from final

@@ -1,3 +1,4 @@
+{{ config(**raw_incremental_config('coaching_responses')) }}
 {%- set raw_types = assert_raw_contract('coaching_responses') -%}
 
 with
@@ -60,6 +61,7 @@ cleaned as (
         (is_implausibly_late('cleaned._loaded_at'), 'implausible__loaded_at'),
         ('coaching_deliveries.delivery_id is null', 'orphan_delivery_id'),
     ],
+    incremental=true,
 ) }}
 
 select * from final

@@ -1,3 +1,4 @@
+{{ config(**raw_incremental_config('events')) }}
 {%- set raw_types = assert_raw_contract('events') -%}
 
 with
@@ -100,6 +101,7 @@ cleaned as (
         ('courses.course_id is null', 'orphan_course_id'),
         ('cleaned.item_id is not null and course_items.item_id is null', 'orphan_item_id'),
     ],
+    incremental=true,
 ) }}
 
 select * from final

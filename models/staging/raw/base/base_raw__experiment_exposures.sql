@@ -1,3 +1,4 @@
+{{ config(**raw_incremental_config('experiment_exposures')) }}
 {%- set raw_types = assert_raw_contract('experiment_exposures') -%}
 
 with
@@ -83,6 +84,7 @@ cleaned as (
         ('learners.learner_id is null', 'orphan_learner_id'),
         ('experiment_variants.variant is null', 'unknown_variant'),
     ],
+    incremental=true,
 ) }}
 
 select * from final

@@ -1,0 +1,129 @@
+#!/usr/bin/env python
+"""Benchmark: a full build, then incremental builds after one appended day (DuckDB).
+
+For one scale, in one run, on one warehouse:
+
+1. the raw data generated to D (untimed);
+2. ``dataproducts build`` (dbt build of every model and test, the validation gate,
+   publish) from nothing, under ``/usr/bin/time -v``: the full build;
+3. one day appended (``generate --append``, untimed), then ``dataproducts build`` again:
+   incremental where models are incremental (the event-like staging base models), in full
+   elsewhere;
+4. the staging layer alone (``dbt run --select staging``), where the increments are:
+   another day appended, then the incremental run, then ``--full-refresh`` on the same
+   data.
+
+Printed: wall time and peak RSS of each, the ratios, and what each incremental model
+added (`dataproducts build`'s own lines).
+
+    .venv/bin/python scripts/bench_incremental.py --scale medium
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+from bench_spark import timed  # run under /usr/bin/time -v: wall s, peak RSS KiB, output
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+D = date(2026, 11, 1)
+
+
+def _gib(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """:func:`timed`, with the peak RSS in GiB."""
+    wall, rss, output = timed(cmd, env)
+    return wall, rss / 2**20, output
+
+
+def _events(path: Path) -> int:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute("select count(*) from raw.events").fetchone()[0]
+
+
+def _model_seconds(target: Path, name: str) -> float:
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return next(r["execution_time"] for r in results if r["unique_id"].endswith("." + name))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", default="medium")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-incremental-"))
+    path, target = work / "warehouse.duckdb", work / "target"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATAPRODUCTS_", "DBT_"))}
+    env.update(
+        DATAPRODUCTS_DUCKDB=str(path),
+        DATAPRODUCTS_PUBLISHED_DIR=str(work / "published"),
+        DBT_PROFILES_DIR=str(REPO),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+    )
+    cli, dbt = str(BIN / "dataproducts"), str(BIN / "dbt")
+    common = ["--target-path", str(target), "--log-path", str(work / "logs")]
+
+    def generate(*extra: str) -> None:
+        subprocess.run(
+            [cli, "generate", "--quiet", *extra], env=env, cwd=REPO, check=True, capture_output=True
+        )
+
+    generate("--scale", args.scale, "--seed", str(args.seed), "--end-date", f"{D}")
+    events = _events(path)
+    full_wall, full_rss, _ = _gib([cli, "build", "--target-path", str(target)], env)
+    generate("--append", "--end-date", f"{D + timedelta(days=1)}")
+    added = _events(path) - events
+    inc_wall, inc_rss, said = _gib([cli, "build", "--target-path", str(target)], env)
+    increments = [ln for ln in said.splitlines() if ln.startswith("  base_raw__")]
+
+    generate("--append", "--end-date", f"{D + timedelta(days=2)}")
+    stg_inc, stg_inc_rss, _ = _gib([dbt, "run", "--select", "staging", *common], env)
+    events_inc = _model_seconds(target, "base_raw__events")
+    stg_full, stg_full_rss, _ = _gib(
+        [dbt, "run", "--select", "staging", "--full-refresh", *common], env
+    )
+    events_full = _model_seconds(target, "base_raw__events")
+
+    print(f"### {args.scale} (seed {args.seed}, DuckDB)\n")
+    print(
+        f"Raw events to {D}: {events:,}; the appended day added {added:,} ({added / events:.2%}).\n"
+    )
+    print("| build | wall (s) | ratio to the full build | peak RSS (GiB) |")
+    print("|---|---:|---:|---:|")
+    print(
+        f"| `dataproducts build`, from nothing (full) | {full_wall:.1f} | 1.00 | {full_rss:.2f} |"
+    )
+    print(
+        f"| `dataproducts build` after one appended day (incremental staging) | {inc_wall:.1f} "
+        f"| {inc_wall / full_wall:.2f} | {inc_rss:.2f} |"
+    )
+    print(
+        f"| staging alone (`dbt run --select staging`), incremental after one more day "
+        f"| {stg_inc:.1f} | {stg_inc / stg_full:.2f} of its full refresh | {stg_inc_rss:.2f} |"
+    )
+    print(
+        f"| staging alone, `--full-refresh` on the same data | {stg_full:.1f} | 1.00 "
+        f"| {stg_full_rss:.2f} |"
+    )
+    print(
+        f"\n`base_raw__events` alone: {events_inc:.1f} s incremental, {events_full:.1f} s in "
+        f"full ({events_inc / events_full:.2f}).\n"
+    )
+    print("What `dataproducts build` said of its incremental models after the appended day:\n")
+    print("```text")
+    print("\n".join(increments))
+    print("```")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
