@@ -399,3 +399,39 @@ def _compare_with_a_full_refresh(world: World) -> None:
             f"incremental build, {sum((full[name] - incremental[name]).values())} only in "
             "the full refresh"
         )
+
+
+def test_a_first_build_says_which_tables_it_created(tmp_path: Path) -> None:
+    """No previous build in the target directory names the incremental relations, so their
+    rows before are not counted; a table that did not exist before is still reported as
+    built from all history (new), and only one that existed as not counted."""
+    import duckdb
+
+    from dataproducts_pipeline.increments import existing_tables, increments, render
+
+    path = tmp_path / "warehouse.duckdb"
+    assert existing_tables("dev", path) == set()  # (and the file is not created)
+    assert not path.exists()
+    with contextlib.closing(duckdb.connect(str(path))) as con:
+        con.execute("create schema staging")
+        con.execute("create table staging.kept as select 1 as x")
+        con.execute("create view staging.a_view as select 1 as x")
+    existed = existing_tables("dev", path)
+    assert existed == {"staging.kept"}
+    ran = increments(
+        {"kept": "staging.kept", "created": "staging.created"},
+        None,
+        {"staging.kept": 4, "staging.created": 3},
+        full_refresh=False,
+        existed=existed,
+    )
+    assert [(i.model, i.mode, i.added) for i in ran] == [
+        ("created", "full", 3),
+        ("kept", "unknown", None),
+    ]
+    assert render(ran).splitlines() == [
+        "incremental models: 0 ran incrementally, 1 built from all history, 1 not counted "
+        "before dbt (no previous build in this target directory)",
+        "  created  full          3 rows (new)",
+        "  kept     unknown       4 rows",
+    ]
