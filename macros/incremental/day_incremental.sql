@@ -15,8 +15,8 @@
 
 {#-
     The config of any table kept by day and replaced a day at a time (the day-incremental
-    aggregates here, staging's base models by load day): delete+insert on `day_column`
-    (DuckDB, PostgreSQL) or, on Spark, the table partitioned by it and the run's days
+    aggregates here, staging’s base models by load day): delete+insert on `day_column`
+    (DuckDB, PostgreSQL) or, on Spark, the table partitioned by it and the run’s days
     overwritten (insert_overwrite: Parquet tables, no merge without Delta); a change of
     the columns fails the run (on_schema_change fail); `post_hook` runs after.
 -#}
@@ -88,11 +88,11 @@
 
 
 {#-
-    The vars a model's stored rows depend on (e.g. the half-life its decayed sums were
+    The vars a model’s stored rows depend on (e.g. the half-life its decayed sums were
     computed with), as one bigint: the first 60 bits of the MD5 of their values as
     sorted JSON. A day-incremental model stores it in `_history_vars`, and
     incremental_day_scope recomputes every day stored under other values: a changed
-    var rebuilds the table's whole history, with no flag to remember.
+    var rebuilds the table’s whole history, with no flag to remember.
 -#}
 {% macro history_vars_stamp(var_names) -%}
     {%- set values = {} -%}

@@ -6,16 +6,16 @@
     recommended again), when it was last viewed or enrolled in (the anchor of
     because_you_viewed) and when the learner first touched it (the same at every
     snapshot: a pair exists at a snapshot exactly when first_event_at <= its as_of, which
-    lets int_course_similarities_scored read one snapshot's rows for all of them).
+    lets int_course_similarities_scored read one snapshot’s rows for all of them).
 
     Read from the daily sums of int_learner_course_days_summarized (incremental), not
-    from every event: a snapshot counts the days before its as_of's day whole, and the
+    from every event: a snapshot counts the days before its as_of’s day whole, and the
     events of that day up to its as_of one by one (the only events read here). The
     snapshots are nested (training <= evaluation <= serving, on different days), so
     each day gets its level, the number of snapshots it counts for (1 = the latest
-    only); an event of a snapshot's own day counts for that snapshot alone (level
+    only); an event of a snapshot’s own day counts for that snapshot alone (level
     -i for the i-th, since the later snapshots count its day whole). Every term is
-    decayed to the latest snapshot: a day's sum, decayed to its start, times the decay
+    decayed to the latest snapshot: a day’s sum, decayed to its start, times the decay
     from there; then each snapshot divides by the decay between it and the latest:
     0.5 ^ ((as_of - t) / h) = 0.5 ^ ((latest - t) / h) / 0.5 ^ ((latest - as_of) / h).
 -#}
@@ -158,7 +158,7 @@ aggregated as (
         level_sums.learner_id,
         level_sums.course_id,
         {%- for name in snapshot_names %}
-            {#- the rows counting for this snapshot: levels at or above its own, and its day's events #}
+            {#- the rows counting for this snapshot: levels at or above its own, and its day’s events #}
             {%- set counts = '(level_sums.snapshot_level >= ' ~ loop.index
                 ~ ' or level_sums.snapshot_level = -' ~ loop.index ~ ')' %}
             sum(case when {{ counts }} then level_sums.decayed_weight end)

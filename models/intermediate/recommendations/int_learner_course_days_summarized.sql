@@ -1,5 +1,5 @@
 {#-
-    A learner's events on a course, summed per day (the day the events happened):
+    A learner’s events on a course, summed per day (the day the events happened):
     their weight decayed to the start of that day, their count, whether one consumed the
     course, the latest view or enrolment, the first and last event. The affinity of any
     snapshot is then a sum over these days (int_learner_course_affinities_decayed):
