@@ -7,14 +7,16 @@ For one scale, in one run, on one warehouse:
 2. ``dataproducts build`` (dbt build of every model and test, the validation gate,
    publish) from nothing, under ``/usr/bin/time -v``: the full build;
 3. one day appended (``generate --append``, untimed), then ``dataproducts build`` again:
-   incremental where models are incremental (the event-like staging base models), in full
-   elsewhere;
-4. the staging layer alone (``dbt run --select staging``), where the increments are:
+   incremental where models are incremental (the event-like staging base models, the
+   daily sums of events), in full elsewhere;
+4. where the increments are, alone: staging, the daily sums and the affinities computed
+   from them (``dbt run --select staging int_learner_course_days_summarized ...``):
    another day appended, then the incremental run, then ``--full-refresh`` on the same
    data.
 
-Printed: wall time and peak RSS of each, the ratios, and what each incremental model
-added (`dataproducts build`'s own lines).
+Printed: wall time and peak RSS of each, the ratios, the seconds of the models the
+increments change, and what each incremental model added (`dataproducts build`'s own
+lines).
 
     .venv/bin/python scripts/bench_incremental.py --scale medium
 """
@@ -36,6 +38,19 @@ from bench_spark import timed  # run under /usr/bin/time -v: wall s, peak RSS Ki
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 D = date(2026, 11, 1)
+#: Where the increments are: staging, the daily sums, and the affinities read from them.
+SELECTION = [
+    "staging",
+    "int_learner_course_days_summarized",
+    "int_recommendation_snapshots_defined",
+    "int_learner_course_affinities_decayed",
+]
+#: The models whose seconds are printed.
+MODELS = [
+    "base_raw__events",
+    "int_learner_course_days_summarized",
+    "int_learner_course_affinities_decayed",
+]
 
 
 def _gib(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
@@ -83,15 +98,21 @@ def main() -> int:
     generate("--append", "--end-date", f"{D + timedelta(days=1)}")
     added = _events(path) - events
     inc_wall, inc_rss, said = _gib([cli, "build", "--target-path", str(target)], env)
-    increments = [ln for ln in said.splitlines() if ln.startswith("  base_raw__")]
+    # the build's report: its "incremental models:" line and the indented lines under it
+    lines = said.splitlines()
+    first = next(i for i, ln in enumerate(lines) if ln.startswith("incremental models:"))
+    increments = [lines[first]]
+    for line in lines[first + 1 :]:
+        if not line.startswith("  "):
+            break
+        increments.append(line)
 
     generate("--append", "--end-date", f"{D + timedelta(days=2)}")
-    stg_inc, stg_inc_rss, _ = _gib([dbt, "run", "--select", "staging", *common], env)
-    events_inc = _model_seconds(target, "base_raw__events")
-    stg_full, stg_full_rss, _ = _gib(
-        [dbt, "run", "--select", "staging", "--full-refresh", *common], env
-    )
-    events_full = _model_seconds(target, "base_raw__events")
+    select = ["--select", *SELECTION]
+    stg_inc, stg_inc_rss, _ = _gib([dbt, "run", *select, *common], env)
+    models_inc = {name: _model_seconds(target, name) for name in MODELS}
+    stg_full, stg_full_rss, _ = _gib([dbt, "run", *select, "--full-refresh", *common], env)
+    models_full = {name: _model_seconds(target, name) for name in MODELS}
 
     print(f"### {args.scale} (seed {args.seed}, DuckDB)\n")
     print(
@@ -103,21 +124,24 @@ def main() -> int:
         f"| `dataproducts build`, from nothing (full) | {full_wall:.1f} | 1.00 | {full_rss:.2f} |"
     )
     print(
-        f"| `dataproducts build` after one appended day (incremental staging) | {inc_wall:.1f} "
+        f"| `dataproducts build` after one appended day (incremental) | {inc_wall:.1f} "
         f"| {inc_wall / full_wall:.2f} | {inc_rss:.2f} |"
     )
     print(
-        f"| staging alone (`dbt run --select staging`), incremental after one more day "
+        "| staging, daily sums, affinities alone (`dbt run --select staging "
+        f"int_learner_course_days_summarized ...`), incremental after one more day "
         f"| {stg_inc:.1f} | {stg_inc / stg_full:.2f} of its full refresh | {stg_inc_rss:.2f} |"
     )
     print(
-        f"| staging alone, `--full-refresh` on the same data | {stg_full:.1f} | 1.00 "
+        f"| the same, `--full-refresh` on the same data | {stg_full:.1f} | 1.00 "
         f"| {stg_full_rss:.2f} |"
     )
-    print(
-        f"\n`base_raw__events` alone: {events_inc:.1f} s incremental, {events_full:.1f} s in "
-        f"full ({events_inc / events_full:.2f}).\n"
-    )
+    print("\n| model (in that run) | incremental (s) | full refresh (s) | ratio |")
+    print("|---|---:|---:|---:|")
+    for name in MODELS:
+        inc, full = models_inc[name], models_full[name]
+        print(f"| `{name}` | {inc:.1f} | {full:.1f} | {inc / full:.2f} |")
+    print()
     print("What `dataproducts build` said of its incremental models after the appended day:\n")
     print("```text")
     print("\n".join(increments))

@@ -73,6 +73,22 @@
 {%- endmacro %}
 
 
+{% macro recommendations_event_affinity_terms(events) -%}
+    {#- The terms of one event in the learner-course affinity, for a select list over
+        the events relation `events`: whether it consumes the course (1/0) and when it
+        viewed or enrolled in it (null otherwise). Shared by int_learner_course_days_summarized
+        and int_learner_course_affinities_decayed, so both read an event alike. -#}
+    case
+        when {{ events }}.event_type in ('enroll', 'item_start', 'item_complete', 'quiz_submit', 'course_complete')
+            then 1
+        else 0
+    end as is_consuming_event,
+    case
+        when {{ events }}.event_type in ('course_view', 'enroll') then {{ events }}.occurred_at
+    end as viewed_or_enrolled_at
+{%- endmacro %}
+
+
 {% macro recommendations_snapshot_names() -%}
     {#- The snapshots of int_recommendation_snapshots_defined, latest first. Models that
         compute every snapshot in one pass (conditional aggregates, then one row per

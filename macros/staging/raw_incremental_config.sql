@@ -10,23 +10,7 @@
 -#}
 {% macro raw_incremental_config(raw_table) -%}
     {%- set vanished = "{{ delete_vanished_load_days('" ~ raw_table ~ "') }}" -%}
-    {%- if target.type == 'spark' -%}
-        {{ return({
-            'materialized': 'incremental',
-            'incremental_strategy': 'insert_overwrite',
-            'partition_by': ['_loaded_date'],
-            'on_schema_change': 'fail',
-            'post_hook': [vanished],
-        }) }}
-    {%- else -%}
-        {{ return({
-            'materialized': 'incremental',
-            'incremental_strategy': 'delete+insert',
-            'unique_key': '_loaded_date',
-            'on_schema_change': 'fail',
-            'post_hook': [vanished],
-        }) }}
-    {%- endif -%}
+    {{ return(incremental_by_day_config('_loaded_date', vanished)) }}
 {%- endmacro %}
 
 
@@ -35,37 +19,18 @@
     `raw.<raw_table>` no longer does (an incremental run emits such a day empty, and
     neither delete+insert nor a partition overwrite touches a day it does not emit).
     Raw tables are append-only in production; this keeps a regenerated raw table (a
-    new world, `dataproducts generate`) from leaving old days behind. DuckDB and
-    PostgreSQL: one delete; Spark (Parquet, no delete): the days' partitions dropped.
+    new world, `dataproducts generate`) from leaving old days behind. The deletion is
+    delete_days_not_in's: one delete, or on Spark the days' partitions dropped.
 -#}
 {% macro delete_vanished_load_days(raw_table) -%}
     {%- if is_incremental() -%}
-        {{ return(adapter.dispatch('delete_vanished_load_days', 'dataproducts')(raw_table)) }}
+        {{ return(delete_days_not_in('_loaded_date', raw_load_days(raw_table))) }}
     {%- endif -%}
 {%- endmacro %}
 
 {% macro raw_load_days(raw_table) -%}
     select distinct {{ raw_loaded_date(clean_raw_column('_loaded_at', 'timestamp', assert_raw_contract(raw_table))) }}
     from {{ source('raw', raw_table) }}
-{%- endmacro %}
-
-{% macro default__delete_vanished_load_days(raw_table) -%}
-    delete from {{ this }}
-    where _loaded_date not in ({{ raw_load_days(raw_table) }})
-{%- endmacro %}
-
-{% macro spark__delete_vanished_load_days(raw_table) -%}
-    {%- if execute -%}
-        {%- set vanished = run_query(
-            "select distinct cast(_loaded_date as string) from " ~ this
-            ~ " where _loaded_date not in (" ~ raw_load_days(raw_table) ~ ")"
-        ) -%}
-        {%- for row in vanished.rows -%}
-            {%- do run_query(
-                "alter table " ~ this ~ " drop if exists partition (_loaded_date = '" ~ row[0] ~ "')"
-            ) -%}
-        {%- endfor -%}
-    {%- endif -%}
 {%- endmacro %}
 
 

@@ -508,9 +508,11 @@ def build(
 
             preload()  # great-expectations imports while dbt builds (seconds on a cold start)
         # the incremental models of the previous build in this target directory (none in
-        # a new one: their rows before are then unknown, see Increment)
+        # a new one: their rows before are then unknown, see Increment, unless the table
+        # did not exist: a first build)
         known = increments.incremental_relations(tp)
         before = None if known is None else increments.count_rows(target, source, known.values())
+        existed = increments.existing_tables(target, source) if known is None else None
         refresh = ["--full-refresh"] if full_refresh else []
         code = run_dbt(["build", *refresh, *dbt_args], target=target, target_path=tp, echo=echo)
         if code != 0:
@@ -529,6 +531,7 @@ def build(
             before,
             increments.count_rows(target, source, relations.values()),
             full_refresh=full_refresh,
+            existed=existed,
         )
         if on_increments:
             on_increments(ran)

@@ -172,7 +172,7 @@ def generate(**kwargs: Any) -> None:
     "--full-refresh",
     is_flag=True,
     help="Rebuild the incremental models from all history (dbt's --full-refresh); by "
-    "default they keep their rows and classify again only the load days that changed.",
+    "default they keep their rows and recompute only the days that changed.",
 )
 @click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
 def build(
@@ -190,8 +190,10 @@ def build(
     expectation of the gate fails (exit 1); the current snapshot keeps serving.
     A dbt selection (--select, --exclude...) needs --no-publish or --partial.
     Incremental by default: the event-like staging models classify again only the load
-    days that changed since the last build, and the output says what each added;
-    --full-refresh rebuilds them from all history (same rows).
+    days that changed since the last build, the daily sums of events recompute only the
+    days whose events changed (every day when a var they depend on changed), and the
+    output says what each added; --full-refresh rebuilds them from all history (same
+    rows).
 
     \b
     Examples:

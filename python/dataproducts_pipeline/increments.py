@@ -1,8 +1,9 @@
 """Which models a build ran incrementally, and how many rows each added.
 
 The incremental models (``config(materialized='incremental')``: the event-like base
-models of staging, see the doc block ``staging_incremental``) keep their rows between
-builds and classify again only the load days that may have changed. `dataproducts build`
+models of staging and the daily sums of events, see the doc blocks
+``staging_incremental`` and ``day_incremental``) keep their rows between builds and
+recompute only the days that may have changed. `dataproducts build`
 counts each one's rows before and after dbt, and says for each whether it ran
 incrementally or was built from all history (``--full-refresh``, or a first build):
 
@@ -26,9 +27,9 @@ from typing import Any
 class Increment:
     """One incremental model in one build: ``mode`` is ``incremental`` (it kept its rows
     and replaced some), ``full`` (built from all history: ``--full-refresh``, or the
-    table did not exist) or ``unknown`` (no previous build in the target directory to
-    say which relations to count before dbt); ``rows_before`` is None when it did not
-    exist or was not counted."""
+    table did not exist) or ``unknown`` (the table existed, but no previous build in the
+    target directory said which relations to count before dbt); ``rows_before`` is None
+    when it did not exist or was not counted."""
 
     model: str
     relation: str
@@ -108,21 +109,57 @@ def count_rows(target: str, source: str | Path, relations: Iterable[str]) -> dic
     return counts
 
 
+def existing_tables(target: str, source: str | Path) -> set[str] | None:
+    """``schema.identifier`` of every table on ``target`` (see :func:`count_rows`), to
+    tell, when no previous build names the incremental relations, a relation dbt creates
+    from one it keeps; None on Spark (not listed: a query per database)."""
+    if target == "postgres":
+        import psycopg2
+
+        with closing(psycopg2.connect(str(source))) as con, con.cursor() as cur:
+            cur.execute(
+                "select table_schema || '.' || table_name from information_schema.tables "
+                "where table_type = 'BASE TABLE'"
+            )
+            return {row[0] for row in cur.fetchall()}
+    if target == "spark":
+        return None
+    if not Path(source).exists():
+        return set()
+    import duckdb
+
+    with closing(duckdb.connect(str(source), read_only=True)) as con:
+        return {
+            f"{schema}.{name}"
+            for schema, name in con.execute(
+                "select schema_name, table_name from duckdb_tables()"
+            ).fetchall()
+        }
+
+
 def increments(
     after: Mapping[str, str],
     rows_before: Mapping[str, int] | None,
     rows_after: Mapping[str, int],
     *,
     full_refresh: bool,
+    existed: set[str] | None = None,
 ) -> list[Increment]:
     """The :class:`Increment` of each model of ``after`` (name -> relation) that exists
-    after the build; ``rows_before`` None: not counted (no previous build known)."""
+    after the build; ``rows_before`` None: not counted (no previous build known), and
+    then ``existed`` (the tables before the build, None: not known) tells a new table
+    (built from all history) from one that was kept (unknown).
+
+    >>> [i.mode for i in increments({"a": "s.a", "b": "s.b"}, None, {"s.a": 5, "s.b": 7},
+    ...                              full_refresh=False, existed={"s.b"})]
+    ['full', 'unknown']
+    """
 
     def mode(relation: str) -> str:
         if full_refresh:
             return "full"
         if rows_before is None:
-            return "unknown"
+            return "full" if existed is not None and relation not in existed else "unknown"
         return "incremental" if relation in rows_before else "full"
 
     return [

@@ -1,9 +1,11 @@
-"""Incremental staging (issue 16): an incremental build holds what a full refresh holds.
+"""Incremental builds (issue 16): an incremental build holds what a full refresh holds.
 
 The event-like base models (``base_raw__events``, ``_experiment_exposures``,
 ``_coaching_deliveries``, ``_coaching_responses``) are incremental by load day (see the
-doc block ``staging_incremental``). On each engine, a world is built the way a nightly
-job builds it, and compared with a ``--full-refresh`` build of the same raw data:
+doc block ``staging_incremental``), and the daily sums of the events the affinities are
+computed from (``int_learner_course_days_summarized``) by the day the events happened
+(doc block ``day_incremental``). On each engine, a world is built the way a nightly job
+builds it, and compared with a ``--full-refresh`` build of the same raw data:
 
 1. raw data to D with staging built: a copy of the session's tiny build (DuckDB,
    PostgreSQL); on Spark, the session's build with another world (another seed, more bad
@@ -18,9 +20,16 @@ job builds it, and compared with a ``--full-refresh`` build of the same raw data
 3. built again with no new rows: nothing changes;
 4. two more days appended, with the orphan's learner loaded in them; built
    incrementally: the orphan is retried and staged;
-5. every staging relation (every raw row's fate, the staged views, the quarantine)
-   compared, as a multiset of rows, with the same relations after ``dbt run
-   --full-refresh``: identical.
+5. every staging relation (every raw row's fate, the staged views, the quarantine), the
+   daily sums and the affinities computed from them compared, as multisets of rows, with
+   the same relations after ``dbt run --full-refresh``: identical (floating values to
+   1e-9, relative);
+6. (DuckDB) the half-life changed, built incrementally: every day is summed again with
+   it (the table stores the vars it was built with), and the result is again a full
+   refresh's.
+
+The affinities are the only model the daily sums feed, and every other model downstream
+is a full table computed from them and from staging: equal inputs, equal marts.
 
 Then a table built before its model was incremental (no ``_loaded_date``) fails the run
 saying to rebuild it with ``--full-refresh``, and a raw table that lost a contract column
@@ -32,12 +41,13 @@ every engine, and a dbt invocation costs PostgreSQL seconds and Spark about 40 s
 engine's own paths (delete+insert or the partition overwrite, its fingerprint, the
 dropped days) are in steps 1, 2 and 5 everywhere. On Spark, the builds run and step 5
 compares the incremental models alone (the other staging models are full tables and views:
-the same however the increments are built).
+the same however the increments are built), and the affinities.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import shutil
 import subprocess
@@ -63,7 +73,14 @@ WORLD = {**TINY, "seed": 11, "bad_row_rate": 0.05, "progress": False}
 INCREMENTAL = [
     f"base_raw__{t}"
     for t in ("events", "experiment_exposures", "coaching_deliveries", "coaching_responses")
-]
+] + ["int_learner_course_days_summarized"]
+#: The affinities, computed from the daily sums: built and compared too.
+AFFINITIES = ["int_recommendation_snapshots_defined", "int_learner_course_affinities_decayed"]
+#: Relations with floating values (compared to 1e-9, relative), by schema.
+FLOATING = {
+    "int_learner_course_days_summarized": "intermediate",
+    "int_learner_course_affinities_decayed": "intermediate",
+}
 STAGING = sorted(
     [f"base_raw__{t}" for t in RAW_TABLES]
     + [f"stg_raw__{t}" for t in RAW_TABLES]
@@ -86,12 +103,16 @@ class World:
     cli_env: dict[str, str] | None = None
     said: str = ""
 
-    def build(self, *args: str) -> None:
+    def build(self, *args: str, dbt_args: tuple[str, ...] = ()) -> None:
+        """Build the selection incrementally, or with ``args`` (``--full-refresh``);
+        ``dbt_args`` go to dbt (e.g. ``--vars``)."""
         if self.cli_env is None:
             # Spark: the incremental models alone (every other staging model is a full
             # table or a view, the same whichever way the increments are built)
             select = "config.materialized:incremental" if self.engine == "spark" else "staging"
-            self.dbt.run("run", "--select", select, *args)
+            self.dbt.run(
+                "run", "--select", select, *INCREMENTAL[-1:], *AFFINITIES, *args, *dbt_args
+            )
             return
         proc = subprocess.run(
             [
@@ -102,7 +123,8 @@ class World:
                 str(self.dbt.target_path),
                 *args,
                 # (models only: the tests of staging run in the session's builds)
-                *("--", "--select", "staging", "--resource-type", "model"),
+                *("--", "--select", "staging", *INCREMENTAL[-1:], *AFFINITIES),
+                *("--resource-type", "model", *dbt_args),
             ],
             env=self.cli_env,
             capture_output=True,
@@ -119,15 +141,19 @@ class World:
         return " ".join(line.split()[1:])
 
     def staging(self) -> dict[str, Counter]:
-        """Every staging relation (on Spark, the incremental ones) as a multiset of rows
-        (values as text: one form on every engine and driver)."""
+        """Every staging relation (on Spark, the incremental ones) and the relations of
+        ``FLOATING``, each as a multiset of rows (values as text: one form on every engine
+        and driver; floating values as numbers, see ``_same_rows``)."""
         names = [n for n in STAGING if self.engine != "spark" or n in INCREMENTAL]
+        relations = {f"staging.{n}": n for n in names} | {
+            f"{schema}.{n}": n for n, schema in FLOATING.items()
+        }
         return {
             name: Counter(
-                tuple("∅" if v is None else str(v) for v in row)
-                for row in self.query(f"select * from staging.{name}")
+                tuple(v if isinstance(v, float) else "∅" if v is None else str(v) for v in row)
+                for row in self.query(f"select * from {relation}")
             )
-            for name in names
+            for relation, name in relations.items()
         }
 
     def scalar(self, sql: str) -> Any:
@@ -341,12 +367,12 @@ def test_incremental_staging_equals_a_full_refresh(world: World) -> None:
     # 3. no new rows: nothing changes
     before = world.staging()
     world.build()
-    assert world.staging() == before
+    _assert_same(world.staging(), before)
     if world.cli_env is not None:
         assert world.increment("base_raw__events") == (
             f"incremental {raw_events:,} → {raw_events:,} rows (+0)"
         )
-        assert "incremental models: 4 ran incrementally, 0 built from all history" in world.said
+        assert "incremental models: 5 ran incrementally, 0 built from all history" in world.said
 
     # 4. two more days; the orphan's learner arrives
     world.generate(end=D + timedelta(days=3), append=True)
@@ -368,6 +394,18 @@ def test_incremental_staging_equals_a_full_refresh(world: World) -> None:
 
     _compare_with_a_full_refresh(world)
 
+    # 6. a var the daily sums depend on changed: every day summed again, in an incremental run
+    half_life = ("--vars", "{recommendations_half_life_days: 7}")
+    summed = (
+        "select min(decayed_weight), max(decayed_weight) "
+        "from intermediate.int_learner_course_days_summarized"
+    )
+    before = world.query(summed)
+    world.build(dbt_args=half_life)
+    assert world.increment("int_learner_course_days_summarized").startswith("incremental")
+    assert world.query(summed) != before
+    _compare_with_a_full_refresh(world, dbt_args=half_life)
+
     # a table built before its model was incremental: a clear error, not a missing column
     world.execute("alter table staging.base_raw__events drop column _loaded_date")
     proc = world.dbt.run("run", "--select", "base_raw__events", check=False)
@@ -382,20 +420,82 @@ def test_incremental_staging_equals_a_full_refresh(world: World) -> None:
     assert "raw.events is missing contract column 'score'" in proc.stdout, proc.stdout[-3000:]
 
 
-def _compare_with_a_full_refresh(world: World) -> None:
-    """5. The same as a full refresh, relation by relation, row by row."""
+def _compare_with_a_full_refresh(world: World, dbt_args: tuple[str, ...] = ()) -> None:
+    """5. The same as a full refresh (built with ``dbt_args`` too), relation by relation,
+    row by row."""
     incremental = world.staging()
     assert sum(incremental["base_raw__events"].values()) == world.scalar(
         "select count(*) from raw.events"
     )
-    world.build("--full-refresh")
+    world.build("--full-refresh", dbt_args=dbt_args)
     if world.cli_env is not None:
-        assert "incremental models: 0 ran incrementally, 4 built from all history" in world.said
-    full = world.staging()
+        assert "incremental models: 0 ran incrementally, 5 built from all history" in world.said
+    _assert_same(incremental, world.staging())
+
+
+def _assert_same(incremental: dict[str, Counter], full: dict[str, Counter]) -> None:
+    """Relation by relation, the same multiset of rows (``FLOATING``: ``_same_rows``)."""
     assert full.keys() == incremental.keys()
     for name in full:
+        if name in FLOATING:
+            _same_rows(name, incremental[name], full[name])
+            continue
         assert incremental[name] == full[name], (
             f"{name}: {sum((incremental[name] - full[name]).values())} row(s) only in the "
             f"incremental build, {sum((full[name] - incremental[name]).values())} only in "
-            "the full refresh"
+            "the other build"
         )
+
+
+def _same_rows(name: str, incremental: Counter, full: Counter) -> None:
+    """The same multiset of rows, floating values equal to 1e-9 (relative): rows are
+    matched by their other values (each relation's key is among them)."""
+
+    def exact(row: tuple) -> tuple:
+        return tuple(v for v in row if not isinstance(v, float))
+
+    assert sum(incremental.values()) == sum(full.values()), name
+    by_key = {exact(row): row for row in full.elements()}
+    assert len(by_key) == sum(full.values()), f"{name}: rows not told apart by their key"
+    for row in incremental.elements():
+        other = by_key.get(exact(row))
+        assert other is not None, f"{name}: {row} is only in the incremental build"
+        for a, b in zip(row, other, strict=True):
+            if isinstance(a, float) or isinstance(b, float):
+                assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-300), (name, row, other)
+
+
+def test_a_first_build_says_which_tables_it_created(tmp_path: Path) -> None:
+    """No previous build in the target directory names the incremental relations, so their
+    rows before are not counted; a table that did not exist before is still reported as
+    built from all history (new), and only one that existed as not counted."""
+    import duckdb
+
+    from dataproducts_pipeline.increments import existing_tables, increments, render
+
+    path = tmp_path / "warehouse.duckdb"
+    assert existing_tables("dev", path) == set()  # (and the file is not created)
+    assert not path.exists()
+    with contextlib.closing(duckdb.connect(str(path))) as con:
+        con.execute("create schema staging")
+        con.execute("create table staging.kept as select 1 as x")
+        con.execute("create view staging.a_view as select 1 as x")
+    existed = existing_tables("dev", path)
+    assert existed == {"staging.kept"}
+    ran = increments(
+        {"kept": "staging.kept", "created": "staging.created"},
+        None,
+        {"staging.kept": 4, "staging.created": 3},
+        full_refresh=False,
+        existed=existed,
+    )
+    assert [(i.model, i.mode, i.added) for i in ran] == [
+        ("created", "full", 3),
+        ("kept", "unknown", None),
+    ]
+    assert render(ran).splitlines() == [
+        "incremental models: 0 ran incrementally, 1 built from all history, 1 not counted "
+        "before dbt (no previous build in this target directory)",
+        "  created  full          3 rows (new)",
+        "  kept     unknown       4 rows",
+    ]

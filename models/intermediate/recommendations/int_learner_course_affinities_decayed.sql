@@ -6,20 +6,28 @@
     recommended again), when it was last viewed or enrolled in (the anchor of
     because_you_viewed) and when the learner first touched it (the same at every
     snapshot: a pair exists at a snapshot exactly when first_event_at <= its as_of, which
-    lets int_course_similarities_scored read one snapshot's rows for all of them).
-    One pass over the events for every snapshot. The snapshots are nested (training <=
-    evaluation <= serving), so each event gets its level, the number of snapshots it
-    counts for (1 = the latest only), and one power, its decay to the latest snapshot;
-    the events are first summed per (learner, course, level) with six aggregates, then
-    each snapshot takes the levels that count for it. An event's decay to an earlier
-    snapshot is its decay to the latest one divided by the decay between the two
-    snapshots: 0.5 ^ ((as_of - t) / h) = 0.5 ^ ((latest - t) / h) / 0.5 ^ ((latest - as_of) / h),
-    so the sum is divided once instead of one power per event and snapshot.
+    lets int_course_similarities_scored read one snapshot’s rows for all of them).
+
+    Read from the daily sums of int_learner_course_days_summarized (incremental), not
+    from every event: a snapshot counts the days before its as_of’s day whole, and the
+    events of that day up to its as_of one by one (the only events read here). The
+    snapshots are nested (training <= evaluation <= serving, on different days), so
+    each day gets its level, the number of snapshots it counts for (1 = the latest
+    only); an event of a snapshot’s own day counts for that snapshot alone (level
+    -i for the i-th, since the later snapshots count its day whole). Every term is
+    decayed to the latest snapshot: a day’s sum, decayed to its start, times the decay
+    from there; then each snapshot divides by the decay between it and the latest:
+    0.5 ^ ((as_of - t) / h) = 0.5 ^ ((latest - t) / h) / 0.5 ^ ((latest - as_of) / h).
 -#}
 {%- set snapshot_names = recommendations_snapshot_names() -%}
-{%- set consumed_types = "'enroll', 'item_start', 'item_complete', 'quiz_submit', 'course_complete'" -%}
 
 with
+
+days as (
+
+    select * from {{ ref('int_learner_course_days_summarized') }}
+
+),
 
 events as (
 
@@ -38,33 +46,89 @@ snapshot_bounds as (
     select
         {%- for name in snapshot_names %}
             max(case when snapshot_name = '{{ name }}' then as_of end) as as_of_{{ name }},
+            max(case when snapshot_name = '{{ name }}' then cast(cast(as_of as date) as timestamp) end)
+                as day_start_{{ name }},
         {%- endfor %}
+        min(cast(cast(as_of as date) as timestamp)) as earliest_day_start,
         max(as_of) as latest_as_of
     from snapshots
 
 ),
 
-weighted_events as (
+-- the days before the latest snapshot's day, whole
+day_terms as (
 
     select
-        events.learner_id,
-        events.course_id,
-        events.occurred_at,
-        {{ recommendations_event_weight('events.event_type') }}
-        * {{ recommendations_time_decay('events.occurred_at', 'snapshot_bounds.latest_as_of') }}
+        days.learner_id,
+        days.course_id,
+        days.decayed_weight
+        * {{ recommendations_time_decay('cast(days.event_date as timestamp)', 'snapshot_bounds.latest_as_of') }}
             as decayed_weight,
         case
             {%- for name in snapshot_names[1:] | reverse %}
-                when events.occurred_at <= snapshot_bounds.as_of_{{ name }}
+                when cast(days.event_date as timestamp) < snapshot_bounds.day_start_{{ name }}
                     then {{ snapshot_names | length - loop.index0 }}
             {%- endfor %}
             else 1
         end as snapshot_level,
-        case when events.event_type in ({{ consumed_types }}) then 1 else 0 end as is_consuming_event,
-        case when events.event_type in ('course_view', 'enroll') then events.occurred_at end as viewed_or_enrolled_at
+        days.n_events,
+        days.consumed_flag as is_consuming_event,
+        days.last_viewed_or_enrolled_at as viewed_or_enrolled_at,
+        days.first_event_at,
+        days.last_event_at
+    from days
+    cross join snapshot_bounds
+    where cast(days.event_date as timestamp) < snapshot_bounds.day_start_{{ snapshot_names[0] }}
+
+),
+
+-- the events of each snapshot's own day, up to its as_of: for that snapshot alone
+as_of_day_events as (
+
+    select
+        events.learner_id,
+        events.course_id,
+        events.event_type,
+        events.occurred_at,
+        case
+            {%- for name in snapshot_names %}
+                when events.occurred_at >= snapshot_bounds.day_start_{{ name }}
+                    and events.occurred_at <= snapshot_bounds.as_of_{{ name }}
+                    then -{{ loop.index }}
+            {%- endfor %}
+        end as snapshot_level
     from events
     cross join snapshot_bounds
-    where events.occurred_at <= snapshot_bounds.latest_as_of
+    where
+        events.occurred_at >= snapshot_bounds.earliest_day_start
+        and events.occurred_at <= snapshot_bounds.latest_as_of
+
+),
+
+as_of_day_terms as (
+
+    select
+        as_of_day_events.learner_id,
+        as_of_day_events.course_id,
+        {{ recommendations_event_weight('as_of_day_events.event_type') }}
+        * {{ recommendations_time_decay('as_of_day_events.occurred_at', 'snapshot_bounds.latest_as_of') }}
+            as decayed_weight,
+        as_of_day_events.snapshot_level,
+        1 as n_events,
+        {{ recommendations_event_affinity_terms('as_of_day_events') }},
+        as_of_day_events.occurred_at as first_event_at,
+        as_of_day_events.occurred_at as last_event_at
+    from as_of_day_events
+    cross join snapshot_bounds
+    where as_of_day_events.snapshot_level is not null
+
+),
+
+weighted_events as (
+
+    select * from day_terms
+    union all
+    select * from as_of_day_terms
 
 ),
 
@@ -75,11 +139,11 @@ level_sums as (
         course_id,
         snapshot_level,
         sum(decayed_weight) as decayed_weight,
-        count(*) as n_events,
+        sum(n_events) as n_events,
         max(is_consuming_event) as consumed_flag,
         max(viewed_or_enrolled_at) as last_viewed_or_enrolled_at,
-        max(occurred_at) as last_event_at,
-        min(occurred_at) as first_event_at
+        max(last_event_at) as last_event_at,
+        min(first_event_at) as first_event_at
     from weighted_events
     group by
         learner_id,
@@ -94,16 +158,19 @@ aggregated as (
         level_sums.learner_id,
         level_sums.course_id,
         {%- for name in snapshot_names %}
-            sum(case when level_sums.snapshot_level >= {{ loop.index }} then level_sums.decayed_weight end)
+            {#- the rows counting for this snapshot: levels at or above its own, and its day’s events #}
+            {%- set counts = '(level_sums.snapshot_level >= ' ~ loop.index
+                ~ ' or level_sums.snapshot_level = -' ~ loop.index ~ ')' %}
+            sum(case when {{ counts }} then level_sums.decayed_weight end)
                 as decayed_weight_{{ name }},
-            sum(case when level_sums.snapshot_level >= {{ loop.index }} then level_sums.n_events end)
+            sum(case when {{ counts }} then level_sums.n_events end)
                 as n_events_{{ name }},
-            max(case when level_sums.snapshot_level >= {{ loop.index }} then level_sums.consumed_flag else 0 end)
+            max(case when {{ counts }} then level_sums.consumed_flag else 0 end)
                 as consumed_flag_{{ name }},
             max(
-                case when level_sums.snapshot_level >= {{ loop.index }} then level_sums.last_viewed_or_enrolled_at end
+                case when {{ counts }} then level_sums.last_viewed_or_enrolled_at end
             ) as last_viewed_or_enrolled_at_{{ name }},
-            max(case when level_sums.snapshot_level >= {{ loop.index }} then level_sums.last_event_at end)
+            max(case when {{ counts }} then level_sums.last_event_at end)
                 as last_event_at_{{ name }},
         {%- endfor %}
         min(level_sums.first_event_at) as first_event_at
