@@ -18,8 +18,10 @@ builds it, and compared with a ``--full-refresh`` build of the same raw data:
    yet (an orphan); built incrementally: the copy wins, the late event is staged on its
    load day, the orphan is quarantined;
 3. built again with no new rows: nothing changes;
-4. two more days appended, with the orphan's learner loaded in them; built
-   incrementally: the orphan is retried and staged;
+4. two more days appended, with the orphan's learner loaded in them, and a re-sent copy
+   of an event that was alone on its day (added in step 2, 400 days before D) moving it
+   to another day; built incrementally: the orphan is retried and staged, and the day
+   left without events is gone from the daily sums;
 5. every staging relation (every raw row's fate, the staged views, the quarantine), the
    daily sums and the affinities computed from them compared, as multisets of rows, with
    the same relations after ``dbt run --full-refresh``: identical (floating values to
@@ -329,6 +331,16 @@ def test_incremental_staging_equals_a_full_refresh(world: World) -> None:
         occurred_at=_ts(D + timedelta(hours=11)),
         _loaded_at=_ts(D + timedelta(hours=12, seconds=2)),
     )
+    # an event on a day of its own, long before the data: re-sent in step 4 with another
+    # day, after which its day holds no event and must leave the daily sums
+    lonely = D - timedelta(days=400)
+    world.copy_row(
+        "events",
+        f"event_id = {event}",
+        event_id=str(new_event + 2),
+        occurred_at=_ts(lonely + timedelta(hours=9)),
+        _loaded_at=_ts(D + timedelta(hours=12, seconds=3)),
+    )
     # (the copy last: the rows above are copied from the only raw row of the event)
     world.copy_row(
         "events",
@@ -344,7 +356,8 @@ def test_incremental_staging_equals_a_full_refresh(world: World) -> None:
         )
     fates = world.query(
         f"select event_id, event_type, _fate, _quarantine_reason, cast(_loaded_date as {text}) "
-        f"from staging.base_raw__events where event_id in ({event}, {new_event}, {new_event + 1})"
+        "from staging.base_raw__events "
+        f"where event_id in ({event}, {new_event}, {new_event + 1}, {new_event + 2})"
     )
     day = f"{D:%Y-%m-%d}"
     assert sorted(fates, key=str) == sorted(
@@ -353,9 +366,15 @@ def test_incremental_staging_equals_a_full_refresh(world: World) -> None:
             (event, "enroll", "staged", None, day),
             (new_event, "course_view", "staged", None, day),
             (new_event + 1, "course_view", "quarantined", "orphan_learner_id", day),
+            (new_event + 2, "course_view", "staged", None, day),
         ],
         key=str,
     )
+    lonely_day = (
+        "select count(*), sum(n_events) from intermediate.int_learner_course_days_summarized "
+        f"where event_date = cast('{lonely:%Y-%m-%d}' as date)"
+    )
+    assert world.query(lonely_day) == [(1, 1)]
     assert world.scalar(
         f"select event_type from staging.stg_raw__events where event_id = {event}"
     ) == ("enroll")
@@ -386,11 +405,19 @@ def test_incremental_staging_equals_a_full_refresh(world: World) -> None:
         learner_id=str(new_learner),
         _loaded_at=_ts(D + timedelta(days=1, hours=12)),
     )
+    # the lonely event re-sent, now on the day before D: its old day has no event left
+    world.copy_row(
+        "events",
+        f"event_id = {new_event + 2}",
+        occurred_at=_ts(D - timedelta(hours=3)),
+        _loaded_at=_ts(D + timedelta(days=2, hours=12)),
+    )
     world.build()
     assert world.query(
         f"select _fate, _quarantine_reason from staging.base_raw__events "
         f"where event_id = {new_event + 1}"
     ) == [("staged", None)]
+    assert world.query(lonely_day) == [(0, None)]
 
     _compare_with_a_full_refresh(world)
 
