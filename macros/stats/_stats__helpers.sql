@@ -27,3 +27,18 @@
     {#- numerator / denominator as double precision, null when the denominator is 0 or null. -#}
     (cast(({{ numerator }}) as {{ dataproducts_type('double') }}) / nullif(cast(({{ denominator }}) as {{ dataproducts_type('double') }}), 0.0))
 {%- endmacro %}
+
+
+{% macro stats_subquery_fence() -%}
+    {#- Written at the end of a subquery whose columns are long expressions that the
+        query above refers to many times: keeps the planner from substituting them into
+        it (PostgreSQL pulls such subqueries up, and a nested chain grew exponentially). -#}
+    {{ return(adapter.dispatch('stats_subquery_fence')()) }}
+{%- endmacro %}
+
+{% macro default__stats_subquery_fence() -%}
+{%- endmacro %}
+
+{% macro postgres__stats_subquery_fence() -%}
+    offset 0
+{%- endmacro %}

@@ -36,7 +36,6 @@ RTOL = (
 # Absolute tolerance for values that are 0: a variance that is exactly 0 comes out of the
 # sum-of-squares formulas as ~1e-16 (double rounding), i.e. a standard deviation ~1e-8.
 ATOL = 1e-7
-Z = stats.norm.ppf(0.975)
 
 SPECS = [
     ExperimentSpec("exp_tiny", {"control": 0.5, "treatment": 0.5}, {"control": 3, "treatment": 2}),
@@ -118,11 +117,15 @@ def _welch(a: np.ndarray, b: np.ndarray):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = stats.ttest_ind(a, b, equal_var=False)
-    return float(res.pvalue), float(res.df)
+    # scipy reports df = 1 when both variances are 0 ("it doesn't matter what df is"):
+    # undefined here, as in the mart, so that no interval is built on it
+    undefined = np.var(a, ddof=1) == 0 and np.var(b, ddof=1) == 0
+    return float(res.pvalue), math.nan if undefined else float(res.df)
 
 
-def _lift_interval(m_t, v_t, m_c, v_c):
-    """Relative lift L = m_t/m_c - 1 and its delta-method 95% interval.
+def _lift_interval(m_t, v_t, m_c, v_c, df):
+    """Relative lift L = m_t/m_c - 1 and its delta-method 95% interval, with the t
+    quantile at the Welch df of the same comparison (as its p-value; as gbstats does).
 
     dL/dm_t = 1/m_c and dL/dm_c = -m_t/m_c^2, the arms are independent, so
     Var(L) = V_t/m_c^2 + m_t^2 V_c/m_c^4.
@@ -131,7 +134,8 @@ def _lift_interval(m_t, v_t, m_c, v_c):
         return math.nan, math.nan, math.nan
     lift = m_t / m_c - 1
     se = math.sqrt(v_t / m_c**2 + m_t**2 * v_c / m_c**4)
-    return lift, lift - Z * se, lift + Z * se
+    q = stats.t.isf(0.025, df) if df >= 1 else math.nan
+    return lift, lift - q * se, lift + q * se
 
 
 def expected_results(scenario) -> pd.DataFrame:
@@ -170,14 +174,17 @@ def expected_results(scenario) -> pd.DataFrame:
                     res = stats.ttest_ind_from_stats(
                         r_t, sd_t, n_t, r_c, sd_c, n_c, equal_var=False
                     )
+                v_t, v_c = np.float64(sd_t) ** 2 / n_t, np.float64(sd_c) ** 2 / n_c
+                with np.errstate(all="ignore"):  # Welch-Satterthwaite df (nan: undefined)
+                    df = (v_t + v_c) ** 2 / (v_t**2 / (n_t - 1) + v_c**2 / (n_c - 1))
                 p = float(res.pvalue)
                 m_t, m_c, s_t, s_c = r_t, r_c, sd_t, sd_c
             else:
                 y_t, y_c = t.numerator.to_numpy(float), c.numerator.to_numpy(float)
-                p, _ = _welch(y_t, y_c)
+                p, df = _welch(y_t, y_c)
                 m_t, m_c = y_t.mean(), y_c.mean()
                 s_t, s_c = np.std(y_t, ddof=1), np.std(y_c, ddof=1)
-            lift, lo, hi = _lift_interval(m_t, s_t**2 / n_t, m_c, s_c**2 / n_c)
+            lift, lo, hi = _lift_interval(m_t, s_t**2 / n_t, m_c, s_c**2 / n_c, df)
             row.update(
                 control_units=n_c,
                 treatment_units=n_t,
@@ -194,9 +201,9 @@ def expected_results(scenario) -> pd.DataFrame:
             )
             if cuped:
                 a_t, a_c = t.adjusted.to_numpy(float), c.adjusted.to_numpy(float)
-                cp, _ = _welch(a_t, a_c)
+                cp, cdf = _welch(a_t, a_c)
                 va_t, va_c = np.var(a_t, ddof=1) / n_t, np.var(a_c, ddof=1) / n_c
-                clift, clo, chi = _lift_interval(a_t.mean(), va_t, a_c.mean(), va_c)
+                clift, clo, chi = _lift_interval(a_t.mean(), va_t, a_c.mean(), va_c, cdf)
                 se2 = s_t**2 / n_t + s_c**2 / n_c
                 row.update(
                     cuped_theta=theta,
@@ -308,6 +315,10 @@ def test_edge_cases_are_null_not_errors(built):
     # zero variance in both arms: no test (scipy returns nan as well)
     assert pd.isna(got.loc[("exp_zero_var", "items_completed"), "p_value"])
     assert got.loc[("exp_zero_var", "items_completed"), "relative_lift"] == pytest.approx(0.0)
+    # ... and no interval either: the t quantile at an undefined df is undefined (it
+    # was (0, 0) with the normal quantile, an interval that claimed certainty)
+    zero = got.loc[("exp_zero_var", "items_completed")]
+    assert pd.isna(zero.relative_lift_ci_lower) and pd.isna(zero.relative_lift_ci_upper)
     # a metric with no events: control mean 0, no lift, no test, not significant
     row = got.loc[("exp_no_events", "unenroll_rate")]
     assert row.control_mean == 0 and pd.isna(row.relative_lift) and pd.isna(row.p_value)

@@ -1,6 +1,7 @@
 -- Per experiment x metric x treatment variant, the comparison with the control arm:
 -- arm estimates, difference, relative lift with its delta-method 95% interval, Welch's
--- test, the CUPED-adjusted estimate, the multiple-testing correction over the decision
+-- test (the interval uses the t quantile at the same Welch df as the p-value), the
+-- CUPED-adjusted estimate, the multiple-testing correction over the decision
 -- (non-guardrail) metrics, and the guardrail-breach flag. Formulas: doc block
 -- experiments_statistics and the macros in macros/stats/.
 
@@ -128,14 +129,14 @@ t_statistics as (
     select
         *,
         {{ stats_safe_divide('absolute_difference', 'standard_error') }} as t_statistic,
-        {{ stats_safe_divide('cuped_absolute_difference', 'cuped_standard_error') }} as cuped_t_statistic,
-        {{ stats_normal_quantile(1 - alpha / 2) }} as z_critical
+        {{ stats_safe_divide('cuped_absolute_difference', 'cuped_standard_error') }} as cuped_t_statistic
     from differenced
 
 ),
 
 -- the plain and the CUPED test of every row as rows of their own, so that the long
--- t-distribution expression (macro stats_welch_p) appears once in the compiled SQL
+-- t-distribution expression (macro stats_t_two_sided_p, in stats_t_critical) appears
+-- once in the compiled SQL
 welch_tests as (
 
     select
@@ -160,15 +161,15 @@ welch_tests as (
 
 ),
 
+-- each test's two-sided p-value and the two-sided critical value of t at its Welch df,
+-- from one copy of the t tail: the intervals of a row use the distribution its p-value
+-- uses (as GrowthBook's engine does), not the normal
 welch_p_values as (
 
-    select
-        experiment_id,
-        metric_id,
-        variant,
-        test_kind,
-        {{ stats_welch_p('t', 'df') }} as p
-    from welch_tests
+    {{ stats_t_critical(
+        'welch_tests', 'df', alpha, ['experiment_id', 'metric_id', 'variant', 'test_kind'],
+        output='t_critical', t='t', p_output='p'
+    ) }}
 
 ),
 
@@ -177,7 +178,9 @@ tested as (
     select
         t_statistics.*,
         plain.p as p_value,
-        cuped.p as cuped_p_value
+        cuped.p as cuped_p_value,
+        plain.t_critical,
+        cuped.t_critical as cuped_t_critical
     from t_statistics
     inner join welch_p_values as plain
         on
@@ -245,9 +248,9 @@ final as (
         -- comparison
         cast(absolute_difference as {{ dataproducts_type('double') }}) as absolute_difference,
         cast(relative_lift as {{ dataproducts_type('double') }}) as relative_lift,
-        cast(relative_lift - z_critical * sqrt(relative_lift_variance) as {{ dataproducts_type('double') }})
+        cast(relative_lift - t_critical * sqrt(relative_lift_variance) as {{ dataproducts_type('double') }})
             as relative_lift_ci_lower,
-        cast(relative_lift + z_critical * sqrt(relative_lift_variance) as {{ dataproducts_type('double') }})
+        cast(relative_lift + t_critical * sqrt(relative_lift_variance) as {{ dataproducts_type('double') }})
             as relative_lift_ci_upper,
         cast(standard_error as {{ dataproducts_type('double') }}) as standard_error,
         cast(t_statistic as {{ dataproducts_type('double') }}) as t_statistic,
@@ -258,10 +261,14 @@ final as (
         cast(case when is_cuped_applied then cuped_theta end as {{ dataproducts_type('double') }}) as cuped_theta,
         cast(cuped_absolute_difference as {{ dataproducts_type('double') }}) as cuped_absolute_difference,
         cast(cuped_relative_lift as {{ dataproducts_type('double') }}) as cuped_relative_lift,
-        cast(cuped_relative_lift - z_critical * sqrt(cuped_relative_lift_variance) as {{ dataproducts_type('double') }})
-            as cuped_relative_lift_ci_lower,
-        cast(cuped_relative_lift + z_critical * sqrt(cuped_relative_lift_variance) as {{ dataproducts_type('double') }})
-            as cuped_relative_lift_ci_upper,
+        cast(
+            cuped_relative_lift - cuped_t_critical * sqrt(cuped_relative_lift_variance)
+            as {{ dataproducts_type('double') }}
+        ) as cuped_relative_lift_ci_lower,
+        cast(
+            cuped_relative_lift + cuped_t_critical * sqrt(cuped_relative_lift_variance)
+            as {{ dataproducts_type('double') }}
+        ) as cuped_relative_lift_ci_upper,
         cast(cuped_p_value as {{ dataproducts_type('double') }}) as cuped_p_value,
         cast(
             1.0 - {{ stats_safe_divide(
