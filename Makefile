@@ -41,13 +41,17 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing the reader, the build side (pipeline extra: dbt, great-expectations, ...; spark extra: dbt-spark, pyspark) and the dev tools into $(VENV) (several minutes the first time)"
 	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -c constraints.txt -e '.[pipeline,spark,dev]'
-	@# gbstats (GrowthBook's stats engine) is a reference the experiment statistics are
-	@# tested against; it pins numpy<2 and pandas<2, which ours outgrew, and the modules
-	@# the tests import need only numpy, scipy and pydantic: without its dependencies
+	touch $@
+
+# gbstats (GrowthBook's stats engine) is a reference the experiment statistics are tested
+# against; it pins numpy<2 and pandas<2, which ours outgrew, and the modules the tests
+# import need only numpy, scipy and pydantic: installed without its dependencies.
+GBSTATS := $(VENV)/.gbstats-0.8.0
+$(GBSTATS): $(STAMP)
 	$(BIN)/python -m pip install --disable-pip-version-check --quiet --no-deps gbstats==0.8.0
 	touch $@
 
-install: $(STAMP)
+install: $(STAMP) $(GBSTATS)
 
 # The jars the Spark Thrift server needs that the pyspark wheel lacks (hive-llap-common:
 # see dataproducts_pipeline/spark_server.py), checked by SHA-256, into the virtualenv.
