@@ -138,6 +138,21 @@ def _lift_interval(m_t, v_t, m_c, v_c, df):
     return lift, lift - q * se, lift + q * se
 
 
+def _relative_p(m_t, v_t, m_c, v_c, df):
+    """The relative lift's own test: L / se(L), two-sided, at the Welch df."""
+    if m_c == 0 or np.isnan(m_c) or not df >= 1:
+        return math.nan
+    se = math.sqrt(v_t / m_c**2 + m_t**2 * v_c / m_c**4)
+    return 2 * stats.t.sf(abs((m_t / m_c - 1) / se), df) if se > 0 else math.nan
+
+
+def _difference_interval(d, v_t, v_c, df):
+    """d ± t* sqrt(V_t + V_c), t* at the Welch df."""
+    q = stats.t.isf(0.025, df) if df >= 1 else math.nan
+    se = math.sqrt(v_t + v_c)
+    return d - q * se, d + q * se
+
+
 def expected_results(scenario) -> pd.DataFrame:
     metrics = read_metric_definitions().set_index("metric_id")
     variants = scenario.variants
@@ -185,6 +200,7 @@ def expected_results(scenario) -> pd.DataFrame:
                 m_t, m_c = y_t.mean(), y_c.mean()
                 s_t, s_c = np.std(y_t, ddof=1), np.std(y_c, ddof=1)
             lift, lo, hi = _lift_interval(m_t, s_t**2 / n_t, m_c, s_c**2 / n_c, df)
+            d_lo, d_hi = _difference_interval(m_t - m_c, s_t**2 / n_t, s_c**2 / n_c, df)
             row.update(
                 control_units=n_c,
                 treatment_units=n_t,
@@ -193,9 +209,12 @@ def expected_results(scenario) -> pd.DataFrame:
                 control_std_dev=s_c,
                 treatment_std_dev=s_t,
                 absolute_difference=m_t - m_c,
+                absolute_difference_ci_lower=d_lo,
+                absolute_difference_ci_upper=d_hi,
                 relative_lift=lift,
                 relative_lift_ci_lower=lo,
                 relative_lift_ci_upper=hi,
+                relative_lift_p_value=_relative_p(m_t, s_t**2 / n_t, m_c, s_c**2 / n_c, df),
                 p_value=p,
                 is_guardrail=bool(m.is_guardrail),
             )
@@ -204,13 +223,19 @@ def expected_results(scenario) -> pd.DataFrame:
                 cp, cdf = _welch(a_t, a_c)
                 va_t, va_c = np.var(a_t, ddof=1) / n_t, np.var(a_c, ddof=1) / n_c
                 clift, clo, chi = _lift_interval(a_t.mean(), va_t, a_c.mean(), va_c, cdf)
+                cd_lo, cd_hi = _difference_interval(a_t.mean() - a_c.mean(), va_t, va_c, cdf)
                 se2 = s_t**2 / n_t + s_c**2 / n_c
                 row.update(
                     cuped_theta=theta,
                     cuped_absolute_difference=a_t.mean() - a_c.mean(),
+                    cuped_absolute_difference_ci_lower=cd_lo,
+                    cuped_absolute_difference_ci_upper=cd_hi,
                     cuped_relative_lift=clift,
                     cuped_relative_lift_ci_lower=clo,
                     cuped_relative_lift_ci_upper=chi,
+                    cuped_relative_lift_p_value=_relative_p(
+                        a_t.mean(), va_t, a_c.mean(), va_c, cdf
+                    ),
                     cuped_p_value=cp,
                     cuped_variance_reduction=(1 - (va_t + va_c) / se2) if se2 > 0 else math.nan,
                     decision_p_value=cp,
@@ -237,15 +262,21 @@ STAT_COLUMNS = [
     "control_std_dev",
     "treatment_std_dev",
     "absolute_difference",
+    "absolute_difference_ci_lower",
+    "absolute_difference_ci_upper",
     "relative_lift",
     "relative_lift_ci_lower",
     "relative_lift_ci_upper",
+    "relative_lift_p_value",
     "p_value",
     "cuped_theta",
     "cuped_absolute_difference",
+    "cuped_absolute_difference_ci_lower",
+    "cuped_absolute_difference_ci_upper",
     "cuped_relative_lift",
     "cuped_relative_lift_ci_lower",
     "cuped_relative_lift_ci_upper",
+    "cuped_relative_lift_p_value",
     "cuped_p_value",
     "cuped_variance_reduction",
     "decision_p_value",
@@ -333,7 +364,7 @@ def _gbstats_arm(d: pd.DataFrame, metric_type: str):
 def test_results_agree_with_growthbooks_engine(built, scenario):
     """GrowthBook's engine (gbstats 0.8, its frequentist two-sided t-test), given each
     arm's sufficient statistics of the drawn unit values, gives the mart's relative lift
-    and its 95% interval (gbstats' default effect), and the absolute difference and its
+    (gbstats' default effect) and the absolute difference, each with its 95% interval and
     p-value, to 1e-6 relative, for mean, proportion and ratio metrics. Where the lift or
     the test is undefined (a control mean of 0, zero variance in both arms), the mart has
     no interval and gbstats declines as well. gbstats also declines when only one arm has
@@ -373,7 +404,10 @@ def test_results_agree_with_growthbooks_engine(built, scenario):
                 "relative_lift": relative.point_estimate,
                 "relative_lift_ci_lower": relative.confidence_interval[0],
                 "relative_lift_ci_upper": relative.confidence_interval[1],
+                "relative_lift_p_value": relative.p_value,
                 "absolute_difference": absolute.point_estimate,
+                "absolute_difference_ci_lower": absolute.confidence_interval[0],
+                "absolute_difference_ci_upper": absolute.confidence_interval[1],
                 "p_value": absolute.p_value,
             }
             for column, value in expected.items():

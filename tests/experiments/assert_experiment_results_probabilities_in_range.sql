@@ -18,14 +18,20 @@ final as (
         metric_id,
         variant,
         p_value,
+        relative_lift_p_value,
         cuped_p_value,
+        cuped_relative_lift_p_value,
         adjusted_p_value
     from results
     where
         p_value < 0 or p_value > 1
+        or relative_lift_p_value < 0 or relative_lift_p_value > 1
         or cuped_p_value < 0 or cuped_p_value > 1
+        or cuped_relative_lift_p_value < 0 or cuped_relative_lift_p_value > 1
         or adjusted_p_value < 0 or adjusted_p_value > 1
         or relative_lift_ci_lower > relative_lift_ci_upper
+        or absolute_difference_ci_lower > absolute_difference_ci_upper
+        or cuped_absolute_difference_ci_lower > cuped_absolute_difference_ci_upper
         or cuped_relative_lift_ci_lower > cuped_relative_lift_ci_upper
 
 )

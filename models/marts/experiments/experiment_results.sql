@@ -1,6 +1,6 @@
 -- Per experiment x metric x treatment variant, the comparison with the control arm:
--- arm estimates, difference, relative lift with its delta-method 95% interval, Welch's
--- test (the interval uses the t quantile at the same Welch df as the p-value), the
+-- arm estimates, difference and relative lift (delta method), each with its 95% interval
+-- and p-value, Welch's t at the Welch df for all of them, the
 -- CUPED-adjusted estimate, the multiple-testing correction over the decision
 -- (non-guardrail) metrics, and the guardrail-breach flag. Formulas: doc block
 -- experiments_statistics and the macros in macros/stats/.
@@ -129,14 +129,19 @@ t_statistics as (
     select
         *,
         {{ stats_safe_divide('absolute_difference', 'standard_error') }} as t_statistic,
-        {{ stats_safe_divide('cuped_absolute_difference', 'cuped_standard_error') }} as cuped_t_statistic
+        {{ stats_safe_divide('cuped_absolute_difference', 'cuped_standard_error') }} as cuped_t_statistic,
+        -- the relative lift's own test: its estimate over its delta-method standard
+        -- error, at the same Welch df (as GrowthBook's engine tests it)
+        {{ stats_safe_divide('relative_lift', 'sqrt(relative_lift_variance)') }} as relative_t_statistic,
+        {{ stats_safe_divide('cuped_relative_lift', 'sqrt(cuped_relative_lift_variance)') }}
+            as cuped_relative_t_statistic
     from differenced
 
 ),
 
--- the plain and the CUPED test of every row as rows of their own, so that the long
--- t-distribution expression (macro stats_t_two_sided_p, in stats_t_critical) appears
--- once in the compiled SQL
+-- the four tests of every row (the absolute difference and the relative lift, plain and
+-- CUPED) as rows of their own, so that the long t-distribution expression (macro
+-- stats_t_two_sided_p, in stats_t_critical) appears once in the compiled SQL
 welch_tests as (
 
     select
@@ -159,6 +164,28 @@ welch_tests as (
         cuped_degrees_of_freedom as df
     from t_statistics
 
+    union all
+
+    select
+        experiment_id,
+        metric_id,
+        variant,
+        'plain_relative' as test_kind,
+        relative_t_statistic as t,
+        degrees_of_freedom as df
+    from t_statistics
+
+    union all
+
+    select
+        experiment_id,
+        metric_id,
+        variant,
+        'cuped_relative' as test_kind,
+        cuped_relative_t_statistic as t,
+        cuped_degrees_of_freedom as df
+    from t_statistics
+
 ),
 
 -- each test's two-sided p-value and the two-sided critical value of t at its Welch df,
@@ -173,27 +200,39 @@ welch_p_values as (
 
 ),
 
+welch_by_row as (
+
+    select
+        experiment_id,
+        metric_id,
+        variant,
+        max(case when test_kind = 'plain' then p end) as p_value,
+        max(case when test_kind = 'cuped' then p end) as cuped_p_value,
+        max(case when test_kind = 'plain_relative' then p end) as relative_lift_p_value,
+        max(case when test_kind = 'cuped_relative' then p end) as cuped_relative_lift_p_value,
+        max(case when test_kind = 'plain' then t_critical end) as t_critical,
+        max(case when test_kind = 'cuped' then t_critical end) as cuped_t_critical
+    from welch_p_values
+    group by experiment_id, metric_id, variant
+
+),
+
 tested as (
 
     select
         t_statistics.*,
-        plain.p as p_value,
-        cuped.p as cuped_p_value,
-        plain.t_critical,
-        cuped.t_critical as cuped_t_critical
+        welch_by_row.p_value,
+        welch_by_row.cuped_p_value,
+        welch_by_row.relative_lift_p_value,
+        welch_by_row.cuped_relative_lift_p_value,
+        welch_by_row.t_critical,
+        welch_by_row.cuped_t_critical
     from t_statistics
-    inner join welch_p_values as plain
+    inner join welch_by_row
         on
-            t_statistics.experiment_id = plain.experiment_id
-            and t_statistics.metric_id = plain.metric_id
-            and t_statistics.variant = plain.variant
-            and plain.test_kind = 'plain'
-    inner join welch_p_values as cuped
-        on
-            t_statistics.experiment_id = cuped.experiment_id
-            and t_statistics.metric_id = cuped.metric_id
-            and t_statistics.variant = cuped.variant
-            and cuped.test_kind = 'cuped'
+            t_statistics.experiment_id = welch_by_row.experiment_id
+            and t_statistics.metric_id = welch_by_row.metric_id
+            and t_statistics.variant = welch_by_row.variant
 
 ),
 
@@ -247,11 +286,16 @@ final as (
 
         -- comparison
         cast(absolute_difference as {{ dataproducts_type('double') }}) as absolute_difference,
+        cast(absolute_difference - t_critical * standard_error as {{ dataproducts_type('double') }})
+            as absolute_difference_ci_lower,
+        cast(absolute_difference + t_critical * standard_error as {{ dataproducts_type('double') }})
+            as absolute_difference_ci_upper,
         cast(relative_lift as {{ dataproducts_type('double') }}) as relative_lift,
         cast(relative_lift - t_critical * sqrt(relative_lift_variance) as {{ dataproducts_type('double') }})
             as relative_lift_ci_lower,
         cast(relative_lift + t_critical * sqrt(relative_lift_variance) as {{ dataproducts_type('double') }})
             as relative_lift_ci_upper,
+        cast(relative_lift_p_value as {{ dataproducts_type('double') }}) as relative_lift_p_value,
         cast(standard_error as {{ dataproducts_type('double') }}) as standard_error,
         cast(t_statistic as {{ dataproducts_type('double') }}) as t_statistic,
         cast(degrees_of_freedom as {{ dataproducts_type('double') }}) as degrees_of_freedom,
@@ -260,6 +304,14 @@ final as (
         -- CUPED
         cast(case when is_cuped_applied then cuped_theta end as {{ dataproducts_type('double') }}) as cuped_theta,
         cast(cuped_absolute_difference as {{ dataproducts_type('double') }}) as cuped_absolute_difference,
+        cast(
+            cuped_absolute_difference - cuped_t_critical * cuped_standard_error
+            as {{ dataproducts_type('double') }}
+        ) as cuped_absolute_difference_ci_lower,
+        cast(
+            cuped_absolute_difference + cuped_t_critical * cuped_standard_error
+            as {{ dataproducts_type('double') }}
+        ) as cuped_absolute_difference_ci_upper,
         cast(cuped_relative_lift as {{ dataproducts_type('double') }}) as cuped_relative_lift,
         cast(
             cuped_relative_lift - cuped_t_critical * sqrt(cuped_relative_lift_variance)
@@ -269,6 +321,7 @@ final as (
             cuped_relative_lift + cuped_t_critical * sqrt(cuped_relative_lift_variance)
             as {{ dataproducts_type('double') }}
         ) as cuped_relative_lift_ci_upper,
+        cast(cuped_relative_lift_p_value as {{ dataproducts_type('double') }}) as cuped_relative_lift_p_value,
         cast(cuped_p_value as {{ dataproducts_type('double') }}) as cuped_p_value,
         cast(
             1.0 - {{ stats_safe_divide(

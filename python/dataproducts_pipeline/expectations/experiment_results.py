@@ -18,7 +18,14 @@ from ._rules import (
     probability,
 )
 
-P_VALUES = ("p_value", "cuped_p_value", "decision_p_value", "adjusted_p_value")
+P_VALUES = (
+    "p_value",
+    "relative_lift_p_value",
+    "cuped_p_value",
+    "cuped_relative_lift_p_value",
+    "decision_p_value",
+    "adjusted_p_value",
+)
 FLAGS = (
     "is_primary_metric",
     "is_guardrail",
@@ -50,6 +57,9 @@ SUITE = MartSuite(
         probability(*P_VALUES),
         at_least("adjusted_p_value", "decision_p_value", "a correction never lowers a p-value"),
         at_least("relative_lift_ci_upper", "relative_lift_ci_lower", "an interval is ordered"),
+        at_least(
+            "absolute_difference_ci_upper", "absolute_difference_ci_lower", "an interval is ordered"
+        ),
         at_least(
             "cuped_relative_lift_ci_upper",
             "cuped_relative_lift_ci_lower",
