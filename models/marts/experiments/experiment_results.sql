@@ -143,48 +143,26 @@ t_statistics as (
 -- CUPED) as rows of their own, so that the long t-distribution expression (macro
 -- stats_t_two_sided_p, in stats_t_critical) appears once in the compiled SQL
 welch_tests as (
-
-    select
-        experiment_id,
-        metric_id,
-        variant,
-        'plain' as test_kind,
-        t_statistic as t,
-        degrees_of_freedom as df
-    from t_statistics
+    {%- for kind, statistic, df in [
+        ('plain', 't_statistic', 'degrees_of_freedom'),
+        ('cuped', 'cuped_t_statistic', 'cuped_degrees_of_freedom'),
+        ('plain_relative', 'relative_t_statistic', 'degrees_of_freedom'),
+        ('cuped_relative', 'cuped_relative_t_statistic', 'cuped_degrees_of_freedom'),
+    ] %}
+        {%- if not loop.first %}
 
     union all
+        {%- endif %}
 
     select
         experiment_id,
         metric_id,
         variant,
-        'cuped' as test_kind,
-        cuped_t_statistic as t,
-        cuped_degrees_of_freedom as df
+        '{{ kind }}' as test_kind,
+        {{ statistic }} as t,
+        {{ df }} as df
     from t_statistics
-
-    union all
-
-    select
-        experiment_id,
-        metric_id,
-        variant,
-        'plain_relative' as test_kind,
-        relative_t_statistic as t,
-        degrees_of_freedom as df
-    from t_statistics
-
-    union all
-
-    select
-        experiment_id,
-        metric_id,
-        variant,
-        'cuped_relative' as test_kind,
-        cuped_relative_t_statistic as t,
-        cuped_degrees_of_freedom as df
-    from t_statistics
+    {%- endfor %}
 
 ),
 
