@@ -151,17 +151,17 @@ welch_tests as (
     ] %}
         {%- if not loop.first %}
 
-    union all
+            union all
         {%- endif %}
 
-    select
-        experiment_id,
-        metric_id,
-        variant,
-        '{{ kind }}' as test_kind,
-        {{ statistic }} as t,
-        {{ df }} as df
-    from t_statistics
+        select
+            experiment_id,
+            metric_id,
+            variant,
+            '{{ kind }}' as test_kind,
+            {{ statistic }} as t,
+            {{ df }} as df
+        from t_statistics
     {%- endfor %}
 
 ),
