@@ -281,13 +281,17 @@ def test_coaching_impact_matches_scipy_welch(warehouse):
     impact = warehouse.query("select * from marts.coaching_impact").set_index("metric")
     for metric in ("course_completion", "items_completed"):
         coached, held = per.loc[~holdout, metric], per.loc[holdout, metric]
-        t, p = stats.ttest_ind(coached, held, equal_var=False)
+        res = stats.ttest_ind(coached, held, equal_var=False)
+        t, p = res.statistic, res.pvalue
+        lo, hi = res.confidence_interval(0.95)  # Welch's, at its df (not the normal's)
         row = impact.loc[metric]
         assert row.coached_learners == len(coached) and row.holdout_learners == len(held)
         assert row.coached_mean == pytest.approx(coached.mean(), rel=1e-12)
         assert row.holdout_mean == pytest.approx(held.mean(), rel=1e-12)
         assert row.t_statistic == pytest.approx(t, rel=1e-9)
         assert row.p_value == pytest.approx(p, rel=1e-6, abs=1e-9)
+        assert row.ci_lower == pytest.approx(lo, rel=1e-6, abs=1e-12)
+        assert row.ci_upper == pytest.approx(hi, rel=1e-6, abs=1e-12)
 
 
 # --- rendering and scheduling --------------------------------------------------------

@@ -128,13 +128,14 @@ compared as (
 
 ),
 
+-- Welch's p-value and the critical value of t at the same df, from one copy of the t
+-- tail: the interval is the test's (it excludes 0 exactly when p < 0.05)
 tested as (
 
-    select
-        compared.*,
-        {{ stats_welch_p('t_statistic', 'degrees_of_freedom') }} as p_value,
-        {{ stats_normal_quantile(0.975) }} as z_critical
-    from compared
+    {{ stats_t_critical(
+        'compared', 'degrees_of_freedom', 0.05, ['metric'],
+        output='t_critical', t='t_statistic', p_output='p_value'
+    ) }}
 
 ),
 
@@ -154,8 +155,8 @@ final as (
         cast(absolute_difference as {{ dataproducts_type('double') }}) as absolute_difference,
         cast(relative_lift as {{ dataproducts_type('double') }}) as relative_lift,
         cast(standard_error as {{ dataproducts_type('double') }}) as standard_error,
-        cast(absolute_difference - z_critical * standard_error as {{ dataproducts_type('double') }}) as ci_lower,
-        cast(absolute_difference + z_critical * standard_error as {{ dataproducts_type('double') }}) as ci_upper,
+        cast(absolute_difference - t_critical * standard_error as {{ dataproducts_type('double') }}) as ci_lower,
+        cast(absolute_difference + t_critical * standard_error as {{ dataproducts_type('double') }}) as ci_upper,
         cast(t_statistic as {{ dataproducts_type('double') }}) as t_statistic,
         cast(degrees_of_freedom as {{ dataproducts_type('double') }}) as degrees_of_freedom,
         cast(p_value as {{ dataproducts_type('double') }}) as p_value
