@@ -363,9 +363,10 @@ def experiment(experiment_id: str, source: str | None, as_json: bool) -> None:
         "relative_lift",
         "relative_lift_ci_lower",
         "relative_lift_ci_upper",
-        "p_value",
+        "relative_lift_p_value",
         "adjusted_p_value",
         "is_significant",
+        "chance_to_beat_control",
     ]
     click.echo(_table(results.to_dict(orient="records"), cols))
 

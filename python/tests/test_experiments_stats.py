@@ -12,6 +12,7 @@ outside the window and mis-allocated units), three variants.
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 
@@ -146,6 +147,38 @@ def _relative_p(m_t, v_t, m_c, v_c, df):
     return 2 * stats.t.sf(abs((m_t / m_c - 1) / se), df) if se > 0 else math.nan
 
 
+def _lift_variance(m_t, v_t, m_c, v_c):
+    """Var(L) of the relative lift by the delta method (nan without a control mean)."""
+    if m_c == 0 or np.isnan(m_c):
+        return math.nan
+    return v_t / m_c**2 + m_t**2 * v_c / m_c**4
+
+
+def _bayesian(estimate, variance, lower_is_better):
+    """The Bayesian view of an effect with gbstats' flat prior, by gbstats' own code
+    (EffectBayesianABTest's chance to win, risk and credible interval, given the
+    posterior N(estimate, variance)); nan where the mart has null (no positive variance).
+    """
+    from gbstats.bayesian.tests import EffectBayesianABTest
+
+    names = (
+        "chance_to_beat_control",
+        "risk_of_shipping",
+        "risk_of_keeping_control",
+        "credible_interval_lower",
+        "credible_interval_upper",
+    )
+    if not variance > 0 or np.isnan(estimate):
+        return dict.fromkeys(names, math.nan)
+    sd = math.sqrt(variance)
+    chance = float(stats.norm.sf(0, estimate, sd))
+    risk_control, risk_treatment = EffectBayesianABTest.get_risk(estimate, sd)
+    if lower_is_better:  # gbstats' inverse metrics
+        chance, risk_control, risk_treatment = 1 - chance, risk_treatment, risk_control
+    lo, hi = stats.norm.ppf([0.025, 0.975], estimate, sd)
+    return dict(zip(names, (chance, risk_treatment, risk_control, lo, hi), strict=True))
+
+
 def _difference_interval(d, v_t, v_c, df):
     """d ± t* sqrt(V_t + V_c), t* at the Welch df."""
     q = stats.t.isf(0.025, df) if df >= 1 else math.nan
@@ -153,7 +186,9 @@ def _difference_interval(d, v_t, v_c, df):
     return d - q * se, d + q * se
 
 
-def expected_results(scenario) -> pd.DataFrame:
+def expected_results(scenario, effect: str = "relative") -> pd.DataFrame:
+    """The expected rows of experiment_results, decisions on ``effect`` (the value of var
+    experiments_decision_effect)."""
     metrics = read_metric_definitions().set_index("metric_id")
     variants = scenario.variants
     rows = []
@@ -238,10 +273,23 @@ def expected_results(scenario) -> pd.DataFrame:
                     ),
                     cuped_p_value=cp,
                     cuped_variance_reduction=(1 - (va_t + va_c) / se2) if se2 > 0 else math.nan,
-                    decision_p_value=cp,
                 )
+            # the decision effect (the relative lift by default, var
+            # experiments_decision_effect), CUPED-adjusted where CUPED applies: its test,
+            # and its Bayesian view
+            if effect == "relative" and cuped:
+                decision = (clift, _lift_variance(a_t.mean(), va_t, a_c.mean(), va_c))
+                row["decision_p_value"] = row["cuped_relative_lift_p_value"]
+            elif effect == "relative":
+                decision = (lift, _lift_variance(m_t, s_t**2 / n_t, m_c, s_c**2 / n_c))
+                row["decision_p_value"] = row["relative_lift_p_value"]
+            elif cuped:
+                decision = (a_t.mean() - a_c.mean(), va_t + va_c)
+                row["decision_p_value"] = cp
             else:
+                decision = (m_t - m_c, s_t**2 / n_t + s_c**2 / n_c)
                 row["decision_p_value"] = p
+            row.update(_bayesian(*decision, lower_is_better=m.direction == "lower"))
             rows.append(row)
     out = pd.DataFrame(rows)
     # Holm over each experiment's decision metrics x treatment variants (untestable rows left out)
@@ -255,6 +303,17 @@ def expected_results(scenario) -> pd.DataFrame:
             )[1]
     return out
 
+
+#: The columns that follow the decision effect (var experiments_decision_effect).
+DECISION_COLUMNS = [
+    "decision_p_value",
+    "adjusted_p_value",
+    "chance_to_beat_control",
+    "risk_of_shipping",
+    "risk_of_keeping_control",
+    "credible_interval_lower",
+    "credible_interval_upper",
+]
 
 STAT_COLUMNS = [
     "control_mean",
@@ -279,8 +338,7 @@ STAT_COLUMNS = [
     "cuped_relative_lift_p_value",
     "cuped_p_value",
     "cuped_variance_reduction",
-    "decision_p_value",
-    "adjusted_p_value",
+    *DECISION_COLUMNS,
 ]
 
 
@@ -369,8 +427,11 @@ def test_results_agree_with_growthbooks_engine(built, scenario):
     the test is undefined (a control mean of 0, zero variance in both arms), the mart has
     no interval and gbstats declines as well. gbstats also declines when only one arm has
     zero variance, where Welch's test (scipy's, the mart's) is defined: those rows are
-    compared with gbstats' own formulas. CUPED is not compared: gbstats adjusts with a per-comparison theta, the
+    compared with gbstats' own formulas. The Bayesian view (chance to beat control, both
+    risks, credible interval) of rows without CUPED is its EffectBayesianABTest's, flat
+    prior. CUPED is not compared: gbstats adjusts with a per-comparison theta, the
     mart with one theta per experiment (see the doc block experiments_statistics)."""
+    from gbstats.bayesian.tests import EffectBayesianABTest, EffectBayesianConfig
     from gbstats.frequentist.tests import FrequentistConfig, TwoSidedTTest
 
     metrics = read_metric_definitions().set_index("metric_id")
@@ -378,7 +439,7 @@ def test_results_agree_with_growthbooks_engine(built, scenario):
     got = built.query("select * from marts.experiment_results").set_index(
         ["experiment_id", "metric_id", "variant"]
     )
-    compared = undefined = one_arm_constant = 0
+    compared = undefined = one_arm_constant = bayesian = 0
     for (exp_id, metric_id), unit in scenario.truth.groupby(["experiment_id", "metric_id"]):
         kind = metrics.loc[metric_id].metric_type
         control = variants[(variants.experiment_id == exp_id) & variants.is_control].variant.item()
@@ -410,17 +471,129 @@ def test_results_agree_with_growthbooks_engine(built, scenario):
                 "absolute_difference_ci_upper": absolute.confidence_interval[1],
                 "p_value": absolute.p_value,
             }
+            if not row.is_cuped_applied and relative.compute_result().error_message is None:
+                # the Bayesian view of the decision effect (the relative lift, not CUPED
+                # here), gbstats' flat prior; a lower-is-better metric is its "inverse"
+                bayes = EffectBayesianABTest(
+                    a, b, EffectBayesianConfig(inverse=row.direction == "lower")
+                ).compute_result()
+                assert bayes.error_message is None, where
+                expected.update(
+                    chance_to_beat_control=bayes.chance_to_win,
+                    risk_of_keeping_control=bayes.risk[0],
+                    risk_of_shipping=bayes.risk[1],
+                    credible_interval_lower=bayes.ci[0],
+                    credible_interval_upper=bayes.ci[1],
+                )
+                bayesian += 1
             for column, value in expected.items():
                 assert float(row[column]) == pytest.approx(value, rel=1e-6, abs=1e-9), (
                     where,
                     column,
                 )
             compared += 1
-    assert compared >= 20 and undefined >= 1 and one_arm_constant >= 1, (
+    assert compared >= 20 and undefined >= 1 and one_arm_constant >= 1 and bayesian >= 4, (
         compared,
         undefined,
         one_arm_constant,
+        bayesian,
     )
+
+
+def test_cuped_agrees_with_growthbooks_engine_on_two_arms(built, scenario):
+    """gbstats' CUPED (RegressionAdjustedStatistic, theta from both arms pooled) and the
+    mart's (theta from all units of the experiment) are the same adjustment when an
+    experiment has two arms: the CUPED-adjusted absolute difference, its 95% interval and
+    its p-value agree with gbstats' frequentist test to 1e-6. (The CUPED relative lift
+    differs by definition: gbstats divides by the unadjusted control mean, the mart by the
+    adjusted one; see the doc block experiments_statistics.)"""
+    from gbstats.frequentist.tests import FrequentistConfig, TwoSidedTTest
+    from gbstats.models.statistics import (
+        RegressionAdjustedStatistic,
+        SampleMeanStatistic,
+        compute_theta,
+    )
+
+    def sample(v: np.ndarray) -> SampleMeanStatistic:
+        return SampleMeanStatistic(n=len(v), sum=float(v.sum()), sum_squares=float((v * v).sum()))
+
+    def adjusted(d: pd.DataFrame, theta: float) -> RegressionAdjustedStatistic:
+        y, c = d.numerator.to_numpy(float), d.covariate.to_numpy(float)
+        return RegressionAdjustedStatistic(
+            n=len(y),
+            post_statistic=sample(y),
+            pre_statistic=sample(c),
+            post_pre_sum_of_products=float((y * c).sum()),
+            theta=theta,
+        )
+
+    got = built.query("select * from marts.experiment_results where is_cuped_applied").set_index(
+        ["experiment_id", "metric_id", "variant"]
+    )
+    variants = scenario.variants
+    compared = declined = 0
+    for (exp_id, metric_id), unit in scenario.truth.groupby(["experiment_id", "metric_id"]):
+        arms = variants[variants.experiment_id == exp_id]
+        if len(arms) != 2 or (exp_id, metric_id) not in got.index.droplevel("variant"):
+            continue
+        control = arms[arms.is_control].variant.item()
+        treatment = arms[~arms.is_control].variant.item()
+        c, t = unit[unit.variant == control], unit[unit.variant == treatment]
+        theta = compute_theta(adjusted(c, 0.0), adjusted(t, 0.0))
+        a, b = adjusted(c, theta), adjusted(t, theta)
+        row = got.loc[(exp_id, metric_id, treatment)]
+        assert float(row.cuped_theta) == pytest.approx(theta, rel=1e-6, abs=1e-12)
+        test = TwoSidedTTest(a, b, FrequentistConfig(difference_type="absolute"))
+        if test.compute_result().error_message is not None:  # zero variance in an arm
+            declined += 1
+            continue
+        expected = {
+            "cuped_absolute_difference": test.point_estimate,
+            "cuped_absolute_difference_ci_lower": test.confidence_interval[0],
+            "cuped_absolute_difference_ci_upper": test.confidence_interval[1],
+            "cuped_p_value": test.p_value,
+        }
+        for column, value in expected.items():
+            assert float(row[column]) == pytest.approx(value, rel=1e-6, abs=1e-9), (
+                exp_id,
+                metric_id,
+                column,
+            )
+        compared += 1
+    assert compared >= 10, (compared, declined)
+
+
+def test_decisions_can_use_the_absolute_difference(built, scenario):
+    """With var experiments_decision_effect = absolute, the decision p-value, its Holm
+    correction and the Bayesian view are those of the absolute difference (CUPED-adjusted
+    where CUPED applies), against scipy and gbstats' formulas as for the relative lift.
+    `dbt show` runs the model's query with the var set, on the tables built."""
+    proc = built.dbt.scratch("absolute").run(
+        "show",
+        "--quiet",
+        "--output",
+        "json",
+        "--limit",
+        "10000",
+        "--select",
+        "experiment_results",
+        "--vars",
+        '{"experiments_decision_effect": "absolute"}',
+    )
+    got = pd.DataFrame(json.loads(proc.stdout[proc.stdout.index("{") :])["show"])
+    assert set(got.decision_effect) == {"absolute"}
+    expected = expected_results(scenario, effect="absolute")
+    _compare(got, expected, ["experiment_id", "metric_id", "variant"], DECISION_COLUMNS)
+    relative = built.query("select * from marts.experiment_results")
+    assert set(relative.decision_effect) == {"relative"}
+    # the two effects' tests differ (a difference of means, a ratio of means)
+    merged = got.merge(relative, on=["experiment_id", "metric_id", "variant"])
+    differ = ~np.isclose(
+        merged.decision_p_value_x.astype(float),
+        merged.decision_p_value_y.astype(float),
+        equal_nan=True,
+    )
+    assert differ.sum() >= 5
 
 
 def test_edge_cases_are_null_not_errors(built):
@@ -434,6 +607,9 @@ def test_edge_cases_are_null_not_errors(built):
     # was (0, 0) with the normal quantile, an interval that claimed certainty)
     zero = got.loc[("exp_zero_var", "items_completed")]
     assert pd.isna(zero.relative_lift_ci_lower) and pd.isna(zero.relative_lift_ci_upper)
+    # ... nor a Bayesian view (gbstats' placeholders would be 0.5, (0, 0) and no risk)
+    bayesian = ["chance_to_beat_control", "risk_of_shipping", "credible_interval_lower"]
+    assert zero[bayesian].isna().all() and not zero.is_significant
     # a metric with no events: control mean 0, no lift, no test, not significant
     row = got.loc[("exp_no_events", "unenroll_rate")]
     assert row.control_mean == 0 and pd.isna(row.relative_lift) and pd.isna(row.p_value)

@@ -74,6 +74,24 @@ QUERIES = {
         "select {{ stats_delta_ratio_variance('n', 'my', 'mx', 'vy', 'vx', 'cxy') }} as v, "
         "{{ stats_delta_relative_lift_variance('mt', 'vt', 'mc', 'vc') }} as lv from delta_inputs"
     ),
+    "bayesian": """
+        with p as (
+            select i, x, v,
+                {{ stats_gaussian_posterior_mean('x', 'v', 'mu0', 'v0', true) }} as m_proper,
+                sqrt({{ stats_gaussian_posterior_variance('v', 'v0', true) }}) as s_proper,
+                {{ stats_gaussian_posterior_mean('x', 'v', 'mu0', 'v0', false) }} as m_flat,
+                sqrt({{ stats_gaussian_posterior_variance('v', 'v0', false) }}) as s_flat,
+                {{ stats_normal_density('x') }} as density
+            from grid_bayes
+        ), weighed as (
+            {{ stats_gaussian_chance_and_risk('p', 'm_proper', 's_proper') }}
+        ), flat as (
+            {{ stats_gaussian_chance_and_risk('p', 'm_flat', 's_flat', chance='chance_flat') }}
+        )
+        select weighed.i, weighed.m_proper, weighed.s_proper, weighed.m_flat, weighed.s_flat,
+            weighed.chance, weighed.risk, weighed.risk_other, flat.chance_flat, weighed.density
+        from weighed inner join flat on weighed.i = flat.i order by weighed.i
+        """,
     **{
         f"p_adjust_{method}": (
             "with tested as (select * from tests_p), corrected as ("
@@ -341,6 +359,72 @@ def test_delta_method_ratio_and_lift(engine):
     assert got.v[0] == pytest.approx(expected, rel=1e-9)
     # L = mt/mc - 1: dL/dmt = 1/mc, dL/dmc = -mt/mc^2 -> 0.01/1 + 1.44 * 0.02 / 1 = 0.0388
     assert got.lv[0] == pytest.approx(0.0388, rel=1e-12)
+
+
+# gbstats' risk takes the mean of a truncated normal from scipy's truncnorm.stats, whose
+# skewness (unused) warns far in the tails
+@pytest.mark.filterwarnings("ignore:invalid value encountered in power:RuntimeWarning")
+def test_bayesian_view_matches_growthbooks_engine(engine):
+    """The posterior, chance to win and risks against gbstats' EffectBayesianABTest with a
+    proper prior N(0.1, 0.04) on the relative lift (the flat prior is the mart's default,
+    checked in test_experiments_stats): arms drawn at random, from tiny to large and with
+    effects far into the tails; an effect without a positive variance has no view at all.
+    """
+    from gbstats.bayesian.tests import (
+        EffectBayesianABTest,
+        EffectBayesianConfig,
+        GaussianPrior,
+    )
+    from gbstats.frequentist.tests import frequentist_diff, frequentist_variance
+    from gbstats.models.statistics import SampleMeanStatistic
+
+    rng = np.random.default_rng(6)
+    prior = GaussianPrior(mean=0.1, variance=0.04, proper=True)
+    rows, results = [], []
+    for i in range(60):
+        n_a, n_b = (int(n) for n in rng.integers(3, 5000, 2))
+        a = rng.normal(10.0, rng.uniform(0.5, 5.0), n_a)
+        b = rng.normal(10.0 * (1 + rng.normal(0, 0.05 if i < 40 else 1.0)), 2.0, n_b)
+        stat_a, stat_b = (
+            SampleMeanStatistic(n=len(v), sum=float(v.sum()), sum_squares=float((v * v).sum()))
+            for v in (a, b)
+        )
+        x = frequentist_diff(stat_a.mean, stat_b.mean, True, stat_a.unadjusted_mean)
+        v = frequentist_variance(
+            stat_a.variance, stat_a.mean, stat_a.n, stat_b.variance, stat_b.mean, stat_b.n, True
+        )
+        test = EffectBayesianABTest(stat_a, stat_b, EffectBayesianConfig(prior_effect=prior))
+        results.append(test.compute_result())
+        rows.append({"i": i, "x": x, "v": v, "mu0": 0.1, "v0": 0.04})
+    rows += [  # no variance, a negative one (rounding): undefined
+        {"i": 60, "x": 0.2, "v": 0.0, "mu0": 0.1, "v0": 0.04},
+        {"i": 61, "x": 0.2, "v": -1e-18, "mu0": 0.1, "v0": 0.04},
+    ]
+    grid = pd.DataFrame(rows)
+    engine.load("grid_bayes", grid)
+    got = engine.run("bayesian")
+    for r, res in zip(got.itertuples(), results, strict=False):
+        assert r.m_proper == pytest.approx(res.uplift.mean, rel=1e-9)
+        assert r.s_proper == pytest.approx(res.uplift.stddev, rel=1e-9)
+        assert r.chance == pytest.approx(res.chance_to_win, rel=2e-7, abs=1e-12)
+        # gbstats' risk: [keeping the control, shipping the treatment]; s φ(z) - m Φ(-z)
+        # cancels as |z| grows, so the tail's 1.2e-7 becomes ~1e-6 of the risk at |z| = 3
+        # (an absolute error of ~1e-10 for a lift's sd of 0.1)
+        assert r.risk_other == pytest.approx(res.risk[0], rel=1e-6, abs=1e-9)
+        assert r.risk == pytest.approx(res.risk[1], rel=1e-6, abs=1e-9)
+    # the flat prior: the posterior is the likelihood
+    np.testing.assert_allclose(got.m_flat[:60], grid.x[:60], rtol=1e-12)
+    np.testing.assert_allclose(got.s_flat[:60], np.sqrt(grid.v[:60]), rtol=1e-12)
+    np.testing.assert_allclose(
+        got.chance_flat[:60], stats.norm.sf(0, grid.x[:60], np.sqrt(grid.v[:60])), rtol=2e-7
+    )
+    np.testing.assert_allclose(got.density, stats.norm.pdf(grid.x), rtol=1e-12)
+    undefined = got[got.i >= 60]
+    assert undefined[["m_proper", "s_proper", "chance", "risk", "risk_other"]].isna().all().all()
+    assert undefined[["m_flat", "s_flat", "chance_flat"]].isna().all().all()
+    # the cases span both sides and the far tails
+    chances = got.chance[:60]
+    assert chances.min() < 1e-6 and chances.max() > 1 - 1e-6 and chances.between(0.2, 0.8).any()
 
 
 @pytest.mark.parametrize("method,sm_method", [("holm", "holm"), ("bh", "fdr_bh")])

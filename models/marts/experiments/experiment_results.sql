@@ -1,12 +1,39 @@
 -- Per experiment x metric x treatment variant, the comparison with the control arm:
 -- arm estimates, difference and relative lift (delta method), each with its 95% interval
--- and p-value, Welch's t at the Welch df for all of them, the
--- CUPED-adjusted estimate, the multiple-testing correction over the decision
--- (non-guardrail) metrics, and the guardrail-breach flag. Formulas: doc block
--- experiments_statistics and the macros in macros/stats/.
+-- and p-value (Student's t at the Welch df for all of them), the CUPED-adjusted
+-- estimate, the decision effect (relative by default) with the multiple-testing
+-- correction over the decision (non-guardrail) metrics and the guardrail-breach flag,
+-- and the Bayesian view of that effect. Formulas: doc block experiments_statistics and
+-- the macros in macros/stats/.
 
 {%- set alpha = var('experiments_alpha') %}
 {%- set method = var('experiments_multiple_testing_method') %}
+{%- set effect = var('experiments_decision_effect') %}
+{%- set prior = var('experiments_bayesian_prior') %}
+{%- if effect not in ('relative', 'absolute') %}
+    {{ exceptions.raise_compiler_error(
+        "var experiments_decision_effect must be 'relative' or 'absolute', not '" ~ effect ~ "'"
+    ) }}
+{%- endif %}
+{#- the columns of the decision effect, plain and CUPED-adjusted -#}
+{%- set decision = {
+    'relative': {
+        'estimate': 'relative_lift', 'cuped_estimate': 'cuped_relative_lift',
+        'variance': 'relative_lift_variance', 'cuped_variance': 'cuped_relative_lift_variance',
+        'p': 'relative_lift_p_value', 'cuped_p': 'cuped_relative_lift_p_value',
+    },
+    'absolute': {
+        'estimate': 'absolute_difference', 'cuped_estimate': 'cuped_absolute_difference',
+        'variance': 'standard_error * standard_error',
+        'cuped_variance': 'cuped_standard_error * cuped_standard_error',
+        'p': 'p_value', 'cuped_p': 'cuped_p_value',
+    },
+}[effect] %}
+{%- if prior.proper and not prior.variance > 0 %}
+    {{ exceptions.raise_compiler_error(
+        "var experiments_bayesian_prior: a proper prior needs a variance > 0, not " ~ prior.variance
+    ) }}
+{%- endif %}
 
 with
 
@@ -218,23 +245,65 @@ decided as (
 
     select
         *,
-        case when is_cuped_applied then cuped_p_value else p_value end as decision_p_value,
-        case when is_cuped_applied then cuped_absolute_difference else absolute_difference end
-            as decision_absolute_difference,
+        -- the effect decisions are about (var experiments_decision_effect), CUPED-adjusted
+        -- when CUPED applies: its estimate, the variance of the estimate and its p-value
+        case when is_cuped_applied then {{ decision.cuped_estimate }} else {{ decision.estimate }} end
+            as decision_estimate,
+        case when is_cuped_applied then {{ decision.cuped_variance }} else {{ decision.variance }} end
+            as decision_variance,
+        case when is_cuped_applied then {{ decision.cuped_p }} else {{ decision.p }} end as decision_p_value,
         -- the multiple-testing family of an experiment: its decision (non-guardrail)
         -- metrics x treatment variants; guardrails get no p-value here (left out)
         case
             when not is_guardrail
-                then case when is_cuped_applied then cuped_p_value else p_value end
+                then case when is_cuped_applied then {{ decision.cuped_p }} else {{ decision.p }} end
         end as family_p_value
     from tested
+
+),
+
+-- the Bayesian view of the decision effect (as GrowthBook's EffectBayesianABTest): the
+-- Gaussian posterior under var experiments_bayesian_prior, and its mean turned to the
+-- metric's good direction (a lower-is-better metric improves when the effect is < 0)
+posterior as (
+
+    select
+        *,
+        {{ stats_gaussian_posterior_mean(
+            'decision_estimate', 'decision_variance', prior.mean, prior.variance, prior.proper
+        ) }} as posterior_mean,
+        sqrt({{ stats_gaussian_posterior_variance('decision_variance', prior.variance, prior.proper) }})
+            as posterior_sd,
+        -- the normal quantile of the credible interval (gbstats' Gaussian posterior)
+        {{ stats_normal_quantile(1 - alpha / 2) }} as z_critical
+    from decided
+
+),
+
+favoured as (
+
+    select
+        *,
+        case when direction = 'lower' then -posterior_mean else posterior_mean end as favourable_mean
+    from posterior
+
+),
+
+-- chance that the treatment is better, and the expected loss of shipping it (its
+-- advantage is the favourable effect) and of keeping the control
+weighed as (
+
+    {{ stats_gaussian_chance_and_risk(
+        'favoured', 'favourable_mean', 'posterior_sd',
+        chance='chance_positive', risk='risk_treatment', risk_other='risk_control'
+    ) }}
 
 ),
 
 corrected as (
 
     {{ stats_p_adjust(
-        'decided', 'family_p_value', ['experiment_id'], ['metric_id', 'variant'],
+        'weighed', 'family_p_value', ['experiment_id'], ['metric_id', 'variant'],
         method=method, output='adjusted_p_value'
     ) }}
 
@@ -309,9 +378,19 @@ final as (
         ) as cuped_variance_reduction,
 
         -- decision
+        cast('{{ effect }}' as {{ dataproducts_type('string') }}) as decision_effect,
         cast(decision_p_value as {{ dataproducts_type('double') }}) as decision_p_value,
         cast(adjusted_p_value as {{ dataproducts_type('double') }}) as adjusted_p_value,
         cast(case when is_guardrail then 0 else p_family_size end as bigint) as family_size,
+
+        -- Bayesian view of the decision effect
+        cast(chance_positive as {{ dataproducts_type('double') }}) as chance_to_beat_control,
+        cast(risk_treatment as {{ dataproducts_type('double') }}) as risk_of_shipping,
+        cast(risk_control as {{ dataproducts_type('double') }}) as risk_of_keeping_control,
+        cast(posterior_mean - z_critical * posterior_sd as {{ dataproducts_type('double') }})
+            as credible_interval_lower,
+        cast(posterior_mean + z_critical * posterior_sd as {{ dataproducts_type('double') }})
+            as credible_interval_upper,
 
         -- booleans
         is_primary_metric,
@@ -328,8 +407,8 @@ final as (
             is_guardrail
             and decision_p_value < {{ alpha }}
             and (
-                (direction = 'lower' and decision_absolute_difference > 0)
-                or (direction = 'higher' and decision_absolute_difference < 0)
+                (direction = 'lower' and decision_estimate > 0)
+                or (direction = 'higher' and decision_estimate < 0)
             ),
             false
         ) as is_guardrail_breached

@@ -1,7 +1,8 @@
 """``experiment_results``: the experiment scorecard and ``client.experiments.results()``.
 
 One row per experiment, metric and treatment variant; every p-value (raw, CUPED,
-decision, adjusted) in [0, 1]; intervals ordered; the adjusted p-value never below the
+decision, adjusted) and the chance to beat control in [0, 1]; intervals ordered; risks
+never negative; the adjusted p-value never below the
 one it corrects; flags never null, so the scorecard can colour a row without guessing.
 """
 
@@ -25,6 +26,7 @@ P_VALUES = (
     "cuped_relative_lift_p_value",
     "decision_p_value",
     "adjusted_p_value",
+    "chance_to_beat_control",
 )
 FLAGS = (
     "is_primary_metric",
@@ -51,6 +53,11 @@ SUITE = MartSuite(
             "relative_lift",
             "relative_lift_ci_lower",
             "relative_lift_ci_upper",
+            "decision_effect",
+            "risk_of_shipping",
+            "risk_of_keeping_control",
+            "credible_interval_lower",
+            "credible_interval_upper",
             *P_VALUES,
             *FLAGS,
         ),
@@ -65,6 +72,9 @@ SUITE = MartSuite(
             "cuped_relative_lift_ci_lower",
             "an interval is ordered",
         ),
+        at_least("credible_interval_upper", "credible_interval_lower", "an interval is ordered"),
+        between("risk_of_shipping", 0),
+        between("risk_of_keeping_control", 0),
         differ("variant", "control_variant", "a treatment is compared with another arm"),
         between("control_units", 0),
         between("treatment_units", 0),
@@ -77,5 +87,6 @@ SUITE = MartSuite(
         one_of("metric_type", ("proportion", "mean", "ratio")),
         one_of("direction", ("higher", "lower")),
         one_of("correction_method", ("holm", "bh")),
+        one_of("decision_effect", ("relative", "absolute")),
     ),
 )
