@@ -97,8 +97,11 @@ Experiments (registry: ``seeds/experiments``; allocation: ``allocator``, by defa
     - ``exp_completion_nudge``: in the treatment, the drop-out hazard of enrollments
       started after the exposure (and before the experiment ends) is multiplied by 0.55,
       so the share of exposed learners completing a course after exposure rises by about
-      +20% (relative; +15-25% depending on sizes and seed). The report holds the *true* rates of both potential outcomes for all
-      exposed learners (same random numbers, ``planted["nudge_truth"]``).
+      +20% (relative; +15-25% depending on sizes and seed). The report holds the *true* rates
+      of both potential outcomes for all exposed learners (same random numbers), for each
+      completion metric as it defines its outcome (``course_completion``: within its
+      window after the exposure; ``course_completion_to_date``: at any time up to the
+      end): ``planted["nudge_truth"]["by_metric"]``, printed by the summary.
     - ``exp_aa_homepage`` and ``exp_syllabus_layout`` (three variants, weights
       0.5/0.25/0.25): no effect.
     - ``exp_srm_checkout``: every exposure of 20% of the treatment learners is lost from
@@ -245,11 +248,14 @@ class GenerateReport:
             lines.append(f"  raw.{table:<{width}} {n:>12,}{extra}")
         truth = self.planted.get("nudge_truth")
         if truth and truth.get("exposed"):
-            lines.append(
-                f"  planted: {PLANTED.nudge_experiment} true completion "
-                f"{truth['control_rate']:.3f} → {truth['treatment_rate']:.3f} "
-                f"({truth['relative_lift']:+.1%})"
-            )
+            # the true effect for each metric definition it moves (a window of 28 days
+            # after the exposure is not the same outcome as completion to date)
+            for metric, m in (truth.get("by_metric") or {}).items():
+                lines.append(
+                    f"  planted: {PLANTED.nudge_experiment} true {metric} "
+                    f"{m['control_rate']:.3f} → {m['treatment_rate']:.3f} "
+                    f"({m['relative_lift']:+.1%})"
+                )
         outside = self.planted.get("experiments_outside_window")
         if outside:
             lines.append(
@@ -265,6 +271,29 @@ def _default_allocator(experiment: Experiment, learner_ids: np.ndarray) -> Seque
 
 def _parse_ts(value: str) -> datetime:
     return datetime.fromisoformat(value.strip())
+
+
+def _completion_metrics(seeds_dir: Path) -> dict[str, float | None]:
+    """The metrics of seed metric_definitions that the nudge moves by construction — the
+    share of learners with a course_complete after their exposure — and their windows
+    (days; None when open-ended): the planted truth is reported for each definition."""
+    import csv
+
+    path = seeds_dir / "experiments" / "metric_definitions.csv"
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except FileNotFoundError as exc:
+        raise ConfigurationError(
+            f"metric definitions seed not found: {path}. Run from a checkout of the repository."
+        ) from exc
+    return {
+        r["metric_id"]: float(r["window_days"]) if r["window_days"].strip() else None
+        for r in rows
+        if r["metric_type"] == "proportion"
+        and r["numerator_event_type"] == "course_complete"
+        and r["numerator_aggregation"] == "any"
+    }
 
 
 def _coaching_catalog(seeds_dir: Path) -> dict[str, np.ndarray]:
@@ -388,6 +417,7 @@ def generate(
     allocate = allocator or _default_allocator
     registry = Registry.from_seeds()
     msgs = _coaching_catalog(SEEDS_DIR)
+    truth_windows = _completion_metrics(SEEDS_DIR)
 
     with tempfile.TemporaryDirectory(prefix="dataproducts-generate-") as tmp:
         con = duckdb.connect(str(Path(tmp) / "world.duckdb"))
@@ -496,7 +526,7 @@ def generate(
                     res = simulate_chunk(
                         people, cat, sampler, experiments, allocate,
                         _holdout(con, people.ids), msgs, world.seed, chunk, times, PLANTED,
-                        clock.day_offset,
+                        clock.day_offset, truth_windows,
                     )  # fmt: skip
                     writer.write_chunk(res, msgs, chunk)
                     for k, v in res.facts.items():
@@ -628,6 +658,19 @@ def _planted_facts(
             "treatment_rate": t,
             "relative_lift": t / c - 1 if c else float("nan"),
         }
+        # the same potential outcomes as each completion metric defines its outcome
+        by_metric = {}
+        for key in facts:
+            if key.startswith("nudge_y_control:"):
+                metric = key.split(":", 1)[1]
+                c = facts[key] / exposed
+                t = facts[f"nudge_y_treatment:{metric}"] / exposed
+                by_metric[metric] = {
+                    "control_rate": c,
+                    "treatment_rate": t,
+                    "relative_lift": t / c - 1 if c else float("nan"),
+                }
+        out["nudge_truth"]["by_metric"] = by_metric
     out["coaching"] = {
         "helpful_rate": {
             f"{m}:{v}": float(h)

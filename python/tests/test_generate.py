@@ -15,6 +15,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REPO
 
 from dataproducts.allocation import Registry, bucket
 from dataproducts.errors import ConfigurationError, WarehouseError
@@ -370,9 +371,13 @@ def test_allocator_returning_an_unknown_variant_is_a_clear_error(tmp_path):
     con.close()
 
 
-def _completion_after_exposure(wh: Warehouse, experiment_id: str) -> pd.DataFrame:
+def _completion_after_exposure(
+    wh: Warehouse, experiment_id: str, window_days: int | None = None
+) -> pd.DataFrame:
     """Per variant: exposed learners and those with a course_complete after their first
-    exposure (the first exposure's variant; the planted other-variant rows come later)."""
+    exposure (the first exposure's variant; the planted other-variant rows come later),
+    within ``window_days`` of it when given."""
+    within = f"and e.occurred_at < f.t + interval {window_days} day" if window_days else ""
     return wh.df(f"""
         with first as (
             select learner_id, arg_min(variant, exposed_at) as variant, min(exposed_at) as t
@@ -384,7 +389,7 @@ def _completion_after_exposure(wh: Warehouse, experiment_id: str) -> pd.DataFram
             from first as f
             inner join raw.events as e
                 on e.learner_id = f.learner_id and e.event_type = 'course_complete'
-               and e.occurred_at >= f.t
+               and e.occurred_at >= f.t {within}
         )
         select variant, count(*) as n, count(d.learner_id) as completed
         from first left join done as d using (learner_id)
@@ -406,6 +411,39 @@ def test_planted_completion_effect_is_recoverable(medium_ish):
     # the true rates bracket what the arms show (sampling error ~ 0.02 at this size)
     assert abs(rate["control"] - truth["control_rate"]) < 0.05
     assert abs(rate["treatment"] - truth["treatment_rate"]) < 0.05
+
+
+def test_planted_truth_is_reported_for_each_completion_metric(medium_ish):
+    """The truth printed for the nudge is the truth of each metric as the metric defines
+    its outcome: course_completion counts completions within 28 days of the exposure,
+    course_completion_to_date at any time after it (issue 17: a +22% "truth" stated for
+    the second was compared with the first's interval)."""
+    truth = medium_ish.report.planted["nudge_truth"]
+    metrics = pd.read_csv(REPO / "seeds" / "experiments" / "metric_definitions.csv")
+    completion = metrics[
+        (metrics.numerator_event_type == "course_complete") & (metrics.metric_type == "proportion")
+    ]
+    assert (
+        set(truth["by_metric"])
+        == set(completion.metric_id)
+        >= {
+            "course_completion",
+            "course_completion_to_date",
+        }
+    )
+    to_date = truth["by_metric"]["course_completion_to_date"]
+    assert to_date["relative_lift"] == pytest.approx(truth["relative_lift"])
+    window = truth["by_metric"]["course_completion"]
+    # a window can only leave completions out
+    assert window["control_rate"] < to_date["control_rate"]
+    assert window["treatment_rate"] < to_date["treatment_rate"]
+    days = int(completion.set_index("metric_id").window_days["course_completion"])
+    res = _completion_after_exposure(medium_ish, PLANTED.nudge_experiment, window_days=days)
+    rate = res.completed / res.n
+    # the arms show the windowed truth (sampling error ~ 0.02 at this size), not the other
+    assert abs(rate["control"] - window["control_rate"]) < 0.03
+    assert abs(rate["treatment"] - window["treatment_rate"]) < 0.03
+    assert "true course_completion " in medium_ish.report.summary()
 
 
 def test_no_effect_experiments_show_no_effect(medium_ish):

@@ -397,12 +397,15 @@ def simulate_chunk(
     times: Times,
     planted: Planted,
     day_offset: float = 0.0,
+    truth_windows: dict[str, float | None] | None = None,
 ) -> ChunkResult:
     """Simulates the activity of one chunk of learners (see the module docstring of
     ``dataproducts_pipeline.generate`` for the planted structure).
 
     The rows do not depend on ``times.end``; only the planted facts (what tests can
-    recover from the data) count what happened before it."""
+    recover from the data) count what happened before it. ``truth_windows``: the course
+    completion metrics whose true nudge effect to count (metric id -> its window in days
+    after the exposure, None for open-ended), see ``_nudge_truth``."""
     span, horizon, end = times.span, times.horizon, times.end
     r = rng_for(seed, "activity", chunk)
     n = len(people.ids)
@@ -583,7 +586,9 @@ def simulate_chunk(
     eng = {key: np.concatenate([rd[key] for rd in rounds]) for key in rounds[0]} if rounds else {}
     if not eng:
         eng = _empty_engagements()
-    facts = _nudge_truth(eng, exp_time[nudge] if nudge is not None else None, end)
+    facts = _nudge_truth(
+        eng, exp_time[nudge] if nudge is not None else None, end, truth_windows or {}
+    )
     exposures = _exposures(people, eng, experiments, exp_time, variant, seed, chunk, planted, end)
     facts.update(exposures.pop("_facts"))  # type: ignore[arg-type]
     deliveries, responses = _coaching(eng, holdout, coaching_catalog, seed, chunk, horizon, planted)
@@ -612,30 +617,41 @@ def _empty_engagements() -> dict[str, np.ndarray]:
 
 
 def _nudge_truth(
-    eng: dict[str, np.ndarray], exposed_at: np.ndarray | None, end: float
+    eng: dict[str, np.ndarray],
+    exposed_at: np.ndarray | None,
+    end: float,
+    windows: dict[str, float | None],
 ) -> dict[str, float]:
     """Potential outcomes of the nudge for every exposed learner of this chunk.
 
-    Outcome: the learner has a course_complete at or after their exposure. Enrollments
-    started before the exposure complete identically in both worlds; enrollments started
-    after it (inside the experiment) complete under the control or the treated hazard,
-    drawn with the same uniform (common random numbers). Counted as the data ending at
-    ``end`` shows them: exposures and completions before it."""
+    Outcome: the learner has a course_complete at or after their exposure (and, for a
+    metric with a window, before the exposure + that many days: the metric's own
+    definition). Enrollments started before the exposure complete identically in both
+    worlds; enrollments started after it (inside the experiment) complete under the
+    control or the treated hazard, drawn with the same uniform (common random numbers).
+    Counted as the data ending at ``end`` shows them: exposures and completions before
+    it. Keys: ``nudge_y_control`` / ``nudge_y_treatment`` (open-ended) and, per metric of
+    ``windows``, ``nudge_y_control:<metric>`` / ``nudge_y_treatment:<metric>``."""
     if exposed_at is None:
         return {}
     learner = eng["learner"]
     exposed = exposed_at < end
-    after = (eng["complete_at"] >= exposed_at[learner]) & (eng["complete_at"] < end)
     realized_pre = eng["complete_control"] & ~eng["post_nudge"]
-    y0 = np.zeros(len(exposed_at), dtype=bool)
-    y1 = np.zeros(len(exposed_at), dtype=bool)
-    y0[learner[after & (realized_pre | (eng["post_nudge"] & eng["complete_control"]))]] = True
-    y1[learner[after & (realized_pre | (eng["post_nudge"] & eng["complete_treated"]))]] = True
-    return {
-        "nudge_exposed": float(exposed.sum()),
-        "nudge_y_control": float((y0 & exposed).sum()),
-        "nudge_y_treatment": float((y1 & exposed).sum()),
-    }
+    control = realized_pre | (eng["post_nudge"] & eng["complete_control"])
+    treated = realized_pre | (eng["post_nudge"] & eng["complete_treated"])
+    out = {"nudge_exposed": float(exposed.sum())}
+    for suffix, days in [("", None), *((f":{m}", d) for m, d in windows.items())]:
+        until = np.full(len(learner), end)
+        if days is not None:
+            until = np.minimum(until, exposed_at[learner] + days * DAY)
+        after = (eng["complete_at"] >= exposed_at[learner]) & (eng["complete_at"] < until)
+        y0 = np.zeros(len(exposed_at), dtype=bool)
+        y1 = np.zeros(len(exposed_at), dtype=bool)
+        y0[learner[after & control]] = True
+        y1[learner[after & treated]] = True
+        out[f"nudge_y_control{suffix}"] = float((y0 & exposed).sum())
+        out[f"nudge_y_treatment{suffix}"] = float((y1 & exposed).sum())
+    return out
 
 
 def _exposures(
