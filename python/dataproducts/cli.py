@@ -431,9 +431,18 @@ def report() -> None:
     type=click.Path(dir_okay=False),
     help="Read this DuckDB warehouse file instead of the published snapshot.",
 )
+@click.option(
+    "--sequential",
+    is_flag=True,
+    help="Always-valid intervals and p-values, for reading a running experiment daily.",
+)
 @_source_option
 def report_experiment(
-    experiment_id: str, out: str | None, duckdb_path: str | None, source: str | None
+    experiment_id: str,
+    out: str | None,
+    duckdb_path: str | None,
+    sequential: bool,
+    source: str | None,
 ) -> None:
     """Scorecard of EXPERIMENT_ID: health checks, forest plot of lifts, numbers.
 
@@ -441,13 +450,15 @@ def report_experiment(
     Examples:
       dataproducts report experiment exp_completion_nudge
       dataproducts report experiment exp_aa_homepage --out /tmp/aa.html
+      dataproducts report experiment exp_syllabus_layout --sequential
       dataproducts report experiment exp_srm_checkout --duckdb warehouse/dataproducts.duckdb
     """
     from .client import connect
     from .report import write_experiment_report
 
     with connect(duckdb_path or source) as client:
-        click.echo(write_experiment_report(experiment_id, out, client=client))
+        path = write_experiment_report(experiment_id, out, client=client, sequential=sequential)
+        click.echo(path)
 
 
 # --- output -----------------------------------------------------------------------------

@@ -93,18 +93,23 @@ def _health_html(card: Scorecard) -> str:
     return banner + '<div class="checks">' + "".join(cards) + "</div>"
 
 
-def forest_plot_svg(results: pd.DataFrame, width: int = 900) -> str:
+def forest_plot_svg(results: pd.DataFrame, width: int = 900, sequential: bool = False) -> str:
     """An inline SVG forest plot: relative lift and its 95% CI per metric and variant.
 
     CUPED-adjusted estimates are drawn when CUPED applies (the decision estimate).
-    Guardrail rows are labelled; a breached guardrail is drawn in red.
+    Guardrail rows are labelled; a breached guardrail is drawn in red. ``sequential``:
+    the always-valid confidence sequences instead of the fixed-horizon intervals.
     """
     rows = []
     for r in results.itertuples():
         cuped = bool(r.is_cuped_applied) and not pd.isna(r.cuped_relative_lift)
         lift = r.cuped_relative_lift if cuped else r.relative_lift
-        lo = r.cuped_relative_lift_ci_lower if cuped else r.relative_lift_ci_lower
-        hi = r.cuped_relative_lift_ci_upper if cuped else r.relative_lift_ci_upper
+        if sequential:  # CUPED-adjusted where CUPED applies, as the mart computes them
+            lo, hi = r.sequential_relative_lift_ci_lower, r.sequential_relative_lift_ci_upper
+        elif cuped:
+            lo, hi = r.cuped_relative_lift_ci_lower, r.cuped_relative_lift_ci_upper
+        else:
+            lo, hi = r.relative_lift_ci_lower, r.relative_lift_ci_upper
         rows.append((r, lift, lo, hi, cuped))
     finite = [v for _, a, b, c, _ in rows for v in (a, b, c) if v is not None and not pd.isna(v)]
     span = max([0.05, *[abs(float(v)) for v in finite]]) * 1.1
@@ -164,10 +169,11 @@ def forest_plot_svg(results: pd.DataFrame, width: int = 900) -> str:
     return "".join(parts)
 
 
-def _results_table(card: Scorecard) -> str:
+def _results_table(card: Scorecard, sequential: bool = False) -> str:
+    always = " (always valid)" if sequential else ""
     head = (
         "<tr><th>metric</th><th>variant</th><th>control</th><th>treatment</th><th>lift</th>"
-        "<th>95% CI</th><th>p</th><th>CUPED lift</th><th>CUPED p</th>"
+        f"<th>95% CI{always}</th><th>p{always}</th><th>CUPED lift</th><th>CUPED p</th>"
         "<th>var. reduction</th><th>adj. p</th><th>chance to beat control</th>"
         "<th>risk of shipping</th></tr>"
     )
@@ -179,6 +185,11 @@ def _results_table(card: Scorecard) -> str:
 
     body = []
     for r in card.results.itertuples():
+        if sequential:  # the lift's confidence sequence (CUPED-adjusted where CUPED applies)
+            lo, hi = r.sequential_relative_lift_ci_lower, r.sequential_relative_lift_ci_upper
+            p = r.sequential_relative_lift_p_value
+        else:
+            lo, hi, p = r.relative_lift_ci_lower, r.relative_lift_ci_upper, r.relative_lift_p_value
         tags = ""
         if r.is_primary_metric:
             tags += ' <span class="tag primary">primary</span>'
@@ -191,8 +202,8 @@ def _results_table(card: Scorecard) -> str:
             f"<td>{_fmt(r.control_mean)} (n={int(r.control_units)})</td>"
             f"<td>{_fmt(r.treatment_mean)} (n={int(r.treatment_units)})</td>"
             f"<td>{_fmt(r.relative_lift, pct=True)}</td>"
-            f"<td>[{_fmt(r.relative_lift_ci_lower, pct=True)}, {_fmt(r.relative_lift_ci_upper, pct=True)}]</td>"
-            f"<td>{_fmt(r.relative_lift_p_value, digits=4)}</td>"
+            f"<td>[{_fmt(lo, pct=True)}, {_fmt(hi, pct=True)}]</td>"
+            f"<td>{_fmt(p, digits=4)}</td>"
             f"<td>{_fmt(r.cuped_relative_lift, pct=True)}</td>"
             f"<td>{_fmt(r.cuped_relative_lift_p_value, digits=4)}</td>"
             f"<td>{_fmt(r.cuped_variance_reduction, pct=True)}</td>"
@@ -203,6 +214,13 @@ def _results_table(card: Scorecard) -> str:
     return f"<table>{head}{''.join(body)}</table>"
 
 
+def _tuning(results: pd.DataFrame) -> str:
+    """The confidence sequences' tuning parameter of the experiment."""
+    if "sequential_tuning_parameter" in results and len(results):
+        return f"{float(results.sequential_tuning_parameter.iloc[0]):g}"
+    return "-"
+
+
 def _decision_effect(results: pd.DataFrame) -> str:
     """The effect the experiment's decisions use (column decision_effect)."""
     if "decision_effect" in results and len(results):
@@ -210,8 +228,10 @@ def _decision_effect(results: pd.DataFrame) -> str:
     return "relative"
 
 
-def render_experiment_report(card: Scorecard) -> str:
-    """The scorecard of one experiment as one self-contained HTML page."""
+def render_experiment_report(card: Scorecard, sequential: bool = False) -> str:
+    """The scorecard of one experiment as one self-contained HTML page; ``sequential``:
+    the always-valid intervals and p-values (for an experiment read before its planned
+    end) instead of the fixed-horizon ones."""
     h = card.health
     exp = card.experiment
     method = str(card.results.correction_method.iloc[0]) if len(card.results) else "holm"
@@ -227,12 +247,20 @@ def render_experiment_report(card: Scorecard) -> str:
         "<h2>Health checks</h2>"
         + _health_html(card)
         + "<h2>Relative lift per metric (95% interval)</h2>"
-        + forest_plot_svg(card.results)
+        + forest_plot_svg(card.results, sequential=sequential)
         + '<p class="sub">Points: relative lift (CUPED-adjusted where CUPED applies); lines: 95% '
-        "delta-method intervals; green = significant after correction; red = guardrail breached; "
+        + (
+            "always-valid confidence sequences (valid at every look: read the experiment "
+            "daily and stop when one excludes 0; tuning parameter "
+            f"{escape(_tuning(card.results))})"
+            if sequential
+            else "delta-method intervals (valid at the planned end: peeking at them daily "
+            "inflates false positives; see <code>--sequential</code>)"
+        )
+        + "; green = significant after correction; red = guardrail breached; "
         "shaded rows are guardrails (judged uncorrected).</p>"
         + "<h2>Numbers</h2>"
-        + _results_table(card)
+        + _results_table(card, sequential)
         + "<footer>Each p-value is its effect's own two-sided test, Student's t at the "
         "Welch df; decisions use the "
         f"{escape(_decision_effect(card.results))} effect (CUPED-adjusted where CUPED applies), "
@@ -253,11 +281,13 @@ def write_experiment_report(
     duckdb_path: str | Path | None = None,
     *,
     client: Client | None = None,
+    sequential: bool = False,
 ) -> Path:
     """Write the scorecard of ``experiment_id`` to ``out`` (default ``<experiment_id>.html``).
 
     Reads ``client`` (e.g. ``dataproducts.connect()``, the published snapshot) when given,
     else the DuckDB warehouse ``duckdb_path`` (default ``$DATAPRODUCTS_DUCKDB``).
+    ``sequential``: the always-valid intervals (see :func:`render_experiment_report`).
     """
     card = (
         client.experiments.scorecard(experiment_id)
@@ -266,5 +296,5 @@ def write_experiment_report(
     )
     path = Path(out) if out else Path(f"{experiment_id}.html")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_experiment_report(card), encoding="utf-8")
+    path.write_text(render_experiment_report(card, sequential), encoding="utf-8")
     return path

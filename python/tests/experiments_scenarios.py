@@ -70,6 +70,8 @@ class ExperimentSpec:
     repeat_exposures: int = 0
     mismatched_units: int = 0
     primary_metric: str = "items_completed"
+    # the sequential intervals' tuning parameter (None: the project's default)
+    sequential_tuning_parameter: float | None = None
 
 
 @dataclass
@@ -177,6 +179,7 @@ def build_scenario(specs: list[ExperimentSpec], seed: int = 0) -> Scenario:
                 "end_at": spec.end_at.strftime("%Y-%m-%d %H:%M:%S"),
                 "status": "completed",
                 "primary_metric": spec.primary_metric,
+                "sequential_tuning_parameter": spec.sequential_tuning_parameter,
             }
         )
         names = list(spec.weights)

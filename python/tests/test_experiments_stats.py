@@ -55,6 +55,7 @@ SPECS = [
         {"control": 0.8, "treatment": 0.2},
         300,
         effects={"treatment": 1.2},
+        sequential_tuning_parameter=1000.0,  # the registry's own setting
         multiple_variant_learners=3,
         outside_window_learners=4,
         repeat_exposures=5,
@@ -179,6 +180,27 @@ def _bayesian(estimate, variance, lower_is_better):
     return dict(zip(names, (chance, risk_treatment, risk_control, lo, hi), strict=True))
 
 
+#: The confidence sequences' tuning parameter where the registry leaves it empty (var
+#: experiments_sequential_tuning_parameter; gbstats' default).
+DEFAULT_TUNING = 5000.0
+
+
+def _confidence_sequence(estimate, variance, n, tuning, alpha=0.05):
+    """The always-valid interval and p-value of an estimate, written out from Waudby-Smith
+    et al. (arXiv 2103.06476v7): rho^2 = (-2 ln a + ln(1 - 2 ln a)) / tuning (eq. 161);
+    half-width sqrt(N V) sqrt(2 (N rho^2 + 1) ln(sqrt(N rho^2 + 1) / a) / (N rho)^2)
+    (eq. 9); p = min(1, 1 / e-value) (eq. 155). nan where the mart has null."""
+    if not variance > 0 or np.isnan(estimate):
+        return math.nan, math.nan, math.nan
+    rho2 = (-2 * math.log(alpha) + math.log(1 - 2 * math.log(alpha))) / tuning
+    grow = n * rho2 + 1
+    half = math.sqrt(n * variance) * math.sqrt(
+        2 * grow * math.log(math.sqrt(grow) / alpha) / (n * n * rho2)
+    )
+    evalue = math.exp(rho2 * estimate**2 * n / variance / (2 * grow)) / math.sqrt(grow)
+    return estimate - half, estimate + half, min(1.0, 1 / evalue)
+
+
 def _difference_interval(d, v_t, v_c, df):
     """d ± t* sqrt(V_t + V_c), t* at the Welch df."""
     q = stats.t.isf(0.025, df) if df >= 1 else math.nan
@@ -191,6 +213,7 @@ def expected_results(scenario, effect: str = "relative") -> pd.DataFrame:
     experiments_decision_effect)."""
     metrics = read_metric_definitions().set_index("metric_id")
     variants = scenario.variants
+    tunings = scenario.experiments.set_index("experiment_id").sequential_tuning_parameter.dropna()
     rows = []
     for (exp_id, metric_id), unit in scenario.truth.groupby(["experiment_id", "metric_id"]):
         m = metrics.loc[metric_id]
@@ -274,21 +297,29 @@ def expected_results(scenario, effect: str = "relative") -> pd.DataFrame:
                     cuped_p_value=cp,
                     cuped_variance_reduction=(1 - (va_t + va_c) / se2) if se2 > 0 else math.nan,
                 )
-            # the decision effect (the relative lift by default, var
-            # experiments_decision_effect), CUPED-adjusted where CUPED applies: its test,
-            # and its Bayesian view
-            if effect == "relative" and cuped:
-                decision = (clift, _lift_variance(a_t.mean(), va_t, a_c.mean(), va_c))
-                row["decision_p_value"] = row["cuped_relative_lift_p_value"]
-            elif effect == "relative":
-                decision = (lift, _lift_variance(m_t, s_t**2 / n_t, m_c, s_c**2 / n_c))
-                row["decision_p_value"] = row["relative_lift_p_value"]
-            elif cuped:
-                decision = (a_t.mean() - a_c.mean(), va_t + va_c)
-                row["decision_p_value"] = cp
+            # each effect as decisions see it (CUPED-adjusted where CUPED applies): its
+            # estimate, the variance of the estimate and its p-value
+            if cuped:
+                relative = (clift, _lift_variance(a_t.mean(), va_t, a_c.mean(), va_c))
+                absolute = (a_t.mean() - a_c.mean(), va_t + va_c)
+                p_of = {"relative": row["cuped_relative_lift_p_value"], "absolute": cp}
             else:
-                decision = (m_t - m_c, s_t**2 / n_t + s_c**2 / n_c)
-                row["decision_p_value"] = p
+                relative = (lift, _lift_variance(m_t, s_t**2 / n_t, m_c, s_c**2 / n_c))
+                absolute = (m_t - m_c, s_t**2 / n_t + s_c**2 / n_c)
+                p_of = {"relative": row["relative_lift_p_value"], "absolute": p}
+            tuning = tunings.get(exp_id, DEFAULT_TUNING)
+            row["sequential_tuning_parameter"] = tuning
+            for name, (estimate, variance) in (
+                ("relative_lift", relative),
+                ("absolute_difference", absolute),
+            ):
+                lo, hi, seq_p = _confidence_sequence(estimate, variance, n_t + n_c, tuning)
+                row[f"sequential_{name}_ci_lower"] = lo
+                row[f"sequential_{name}_ci_upper"] = hi
+                row[f"sequential_{name}_p_value"] = seq_p
+            # the decision effect: the relative lift by default (var experiments_decision_effect)
+            decision = relative if effect == "relative" else absolute
+            row["decision_p_value"] = p_of[effect]
             row.update(_bayesian(*decision, lower_is_better=m.direction == "lower"))
             rows.append(row)
     out = pd.DataFrame(rows)
@@ -315,6 +346,16 @@ DECISION_COLUMNS = [
     "credible_interval_upper",
 ]
 
+#: The always-valid columns (both effects, CUPED-adjusted where CUPED applies).
+SEQUENTIAL_COLUMNS = [
+    "sequential_tuning_parameter",
+    *(
+        f"sequential_{name}_{part}"
+        for name in ("relative_lift", "absolute_difference")
+        for part in ("ci_lower", "ci_upper", "p_value")
+    ),
+]
+
 STAT_COLUMNS = [
     "control_mean",
     "treatment_mean",
@@ -339,6 +380,7 @@ STAT_COLUMNS = [
     "cuped_p_value",
     "cuped_variance_reduction",
     *DECISION_COLUMNS,
+    *SEQUENTIAL_COLUMNS,
 ]
 
 
@@ -429,17 +471,23 @@ def test_results_agree_with_growthbooks_engine(built, scenario):
     zero variance, where Welch's test (scipy's, the mart's) is defined: those rows are
     compared with gbstats' own formulas. The Bayesian view (chance to beat control, both
     risks, credible interval) of rows without CUPED is its EffectBayesianABTest's, flat
-    prior. CUPED is not compared: gbstats adjusts with a per-comparison theta, the
+    prior, and their always-valid intervals and p-values its SequentialTwoSidedTTest's, at
+    each experiment's tuning parameter. CUPED is not compared: gbstats adjusts with a per-comparison theta, the
     mart with one theta per experiment (see the doc block experiments_statistics)."""
     from gbstats.bayesian.tests import EffectBayesianABTest, EffectBayesianConfig
-    from gbstats.frequentist.tests import FrequentistConfig, TwoSidedTTest
+    from gbstats.frequentist.tests import (
+        FrequentistConfig,
+        SequentialConfig,
+        SequentialTwoSidedTTest,
+        TwoSidedTTest,
+    )
 
     metrics = read_metric_definitions().set_index("metric_id")
     variants = scenario.variants
     got = built.query("select * from marts.experiment_results").set_index(
         ["experiment_id", "metric_id", "variant"]
     )
-    compared = undefined = one_arm_constant = bayesian = 0
+    compared = undefined = one_arm_constant = bayesian = sequential = 0
     for (exp_id, metric_id), unit in scenario.truth.groupby(["experiment_id", "metric_id"]):
         kind = metrics.loc[metric_id].metric_type
         control = variants[(variants.experiment_id == exp_id) & variants.is_control].variant.item()
@@ -471,6 +519,25 @@ def test_results_agree_with_growthbooks_engine(built, scenario):
                 "absolute_difference_ci_upper": absolute.confidence_interval[1],
                 "p_value": absolute.p_value,
             }
+            if not row.is_cuped_applied:
+                # the always-valid columns (on the CUPED-adjusted effects where CUPED
+                # applies, compared in the CUPED test below): its SequentialTwoSidedTTest
+                tuning = float(row.sequential_tuning_parameter)
+                for name, difference in (
+                    ("relative_lift", "relative"),
+                    ("absolute_difference", "absolute"),
+                ):
+                    seq = SequentialTwoSidedTTest(
+                        a,
+                        b,
+                        SequentialConfig(
+                            difference_type=difference, sequential_tuning_parameter=tuning
+                        ),
+                    )
+                    expected[f"sequential_{name}_ci_lower"] = seq.confidence_interval[0]
+                    expected[f"sequential_{name}_ci_upper"] = seq.confidence_interval[1]
+                    expected[f"sequential_{name}_p_value"] = seq.p_value
+                sequential += 1
             if not row.is_cuped_applied and relative.compute_result().error_message is None:
                 # the Bayesian view of the decision effect (the relative lift, not CUPED
                 # here), gbstats' flat prior; a lower-is-better metric is its "inverse"
@@ -492,22 +559,26 @@ def test_results_agree_with_growthbooks_engine(built, scenario):
                     column,
                 )
             compared += 1
-    assert compared >= 20 and undefined >= 1 and one_arm_constant >= 1 and bayesian >= 4, (
-        compared,
-        undefined,
-        one_arm_constant,
-        bayesian,
-    )
+    assert compared >= 20 and undefined >= 1 and one_arm_constant >= 1, (compared, undefined)
+    assert bayesian >= 4 and sequential >= 4, (bayesian, sequential)
+    # the registry's own tuning parameter reached the rows of its experiment
+    assert set(got.loc["exp_unequal"].sequential_tuning_parameter) == {1000.0}
 
 
 def test_cuped_agrees_with_growthbooks_engine_on_two_arms(built, scenario):
     """gbstats' CUPED (RegressionAdjustedStatistic, theta from both arms pooled) and the
     mart's (theta from all units of the experiment) are the same adjustment when an
-    experiment has two arms: the CUPED-adjusted absolute difference, its 95% interval and
-    its p-value agree with gbstats' frequentist test to 1e-6. (The CUPED relative lift
+    experiment has two arms: the CUPED-adjusted absolute difference, its 95% interval, its
+    p-value and its always-valid interval and p-value agree with gbstats' frequentist
+    tests to 1e-6. (The CUPED relative lift
     differs by definition: gbstats divides by the unadjusted control mean, the mart by the
     adjusted one; see the doc block experiments_statistics.)"""
-    from gbstats.frequentist.tests import FrequentistConfig, TwoSidedTTest
+    from gbstats.frequentist.tests import (
+        FrequentistConfig,
+        SequentialConfig,
+        SequentialTwoSidedTTest,
+        TwoSidedTTest,
+    )
     from gbstats.models.statistics import (
         RegressionAdjustedStatistic,
         SampleMeanStatistic,
@@ -547,11 +618,22 @@ def test_cuped_agrees_with_growthbooks_engine_on_two_arms(built, scenario):
         if test.compute_result().error_message is not None:  # zero variance in an arm
             declined += 1
             continue
+        seq = SequentialTwoSidedTTest(
+            a,
+            b,
+            SequentialConfig(
+                difference_type="absolute",
+                sequential_tuning_parameter=float(row.sequential_tuning_parameter),
+            ),
+        )
         expected = {
             "cuped_absolute_difference": test.point_estimate,
             "cuped_absolute_difference_ci_lower": test.confidence_interval[0],
             "cuped_absolute_difference_ci_upper": test.confidence_interval[1],
             "cuped_p_value": test.p_value,
+            "sequential_absolute_difference_ci_lower": seq.confidence_interval[0],
+            "sequential_absolute_difference_ci_upper": seq.confidence_interval[1],
+            "sequential_absolute_difference_p_value": seq.p_value,
         }
         for column, value in expected.items():
             assert float(row[column]) == pytest.approx(value, rel=1e-6, abs=1e-9), (
@@ -742,6 +824,23 @@ def test_report_cli(built, tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert out.exists() and str(out) in res.output
+    # the toggle: the always-valid confidence sequences in the plot and the table
+    seq = tmp_path / "sequential.html"
+    args = ["report", "experiment", "exp_three", "--duckdb", str(built.path), "--out", str(seq)]
+    res = CliRunner().invoke(cli, [*args, "--sequential"])
+    assert res.exit_code == 0, res.output
+    fixed, always = out.read_text(encoding="utf-8"), seq.read_text(encoding="utf-8")
+    assert "always-valid confidence sequences" in always and "95% CI (always valid)" in always
+    assert "always-valid confidence sequences" not in fixed
+    row = built.query(
+        "select * from marts.experiment_results where experiment_id = 'exp_three' "
+        "and metric_id = 'items_completed' and variant = 'weekly'"
+    ).iloc[0]
+    bounds = (
+        f"[{row.sequential_relative_lift_ci_lower * 100:+.1f}%, "
+        f"{row.sequential_relative_lift_ci_upper * 100:+.1f}%]"
+    )
+    assert bounds in always and bounds not in fixed
     res = CliRunner().invoke(cli, ["report", "experiment", "nope", "--duckdb", str(built.path)])
     assert isinstance(res.exception, UnknownExperimentError)
     assert "exp_three" in str(res.exception)  # the message lists what exists

@@ -92,6 +92,34 @@ QUERIES = {
             weighed.chance, weighed.risk, weighed.risk_other, flat.chance_flat, weighed.density
         from weighed inner join flat on weighed.i = flat.i order by weighed.i
         """,
+    "peeking": """
+        with m as (
+            select e, d, n_a, n_b,
+                s_a / n_a as mean_a, s_b / n_b as mean_b,
+                {{ stats_variance_from_sums('n_a', 's_a', 'ss_a') }} as var_a,
+                {{ stats_variance_from_sums('n_b', 's_b', 'ss_b') }} as var_b
+            from peeks
+            {{ stats_subquery_fence() }}
+        ), t as (
+            select m.*,
+                mean_b - mean_a as diff,
+                var_a / n_a + var_b / n_b as diff_v,
+                mean_b / mean_a - 1.0 as lift,
+                {{ stats_delta_relative_lift_variance('mean_b', 'var_b / n_b', 'mean_a', 'var_a / n_a') }}
+                    as lift_v,
+                {{ stats_welch_t('mean_b', 'var_b', 'n_b', 'mean_a', 'var_a', 'n_a') }} as t,
+                {{ stats_welch_df('var_b', 'n_b', 'var_a', 'n_a') }} as df
+            from m
+            {{ stats_subquery_fence() }}
+        )
+        select e, d, diff, lift,
+            {{ stats_welch_p('t', 'df') }} as p_fixed,
+            {{ stats_sequential_p('diff', 'diff_v', 'n_a + n_b', 0.05, 5000) }} as p_seq,
+            {{ stats_sequential_halfwidth('diff_v', 'n_a + n_b', 0.05, 5000) }} as half,
+            {{ stats_sequential_p('lift', 'lift_v', 'n_a + n_b', 0.05, 5000) }} as p_seq_lift,
+            {{ stats_sequential_halfwidth('lift_v', 'n_a + n_b', 0.05, 5000) }} as half_lift
+        from t order by e, d
+        """,
     **{
         f"p_adjust_{method}": (
             "with tested as (select * from tests_p), corrected as ("
@@ -447,3 +475,63 @@ def test_p_adjust_matches_statsmodels(engine, method, sm_method):
         np.testing.assert_allclose(g.adjusted_p_value.to_numpy(float), exp, rtol=1e-12)
         assert (g.p_family_size == len(part)).all()
     assert got[got.test_id == 99].adjusted_p_value.isna().all()
+
+
+#: The daily-peeking check (slow): A/A experiments, days, new units per arm per day.
+PEEK_EXPERIMENTS, PEEK_DAYS, PEEK_UNITS = 400, 28, 40
+
+
+@pytest.mark.slow
+def test_sequential_intervals_survive_daily_peeking(engine):
+    """Peeking every day at A/A experiments (no effect) and calling a winner the first
+    day an interval excludes 0: with the always-valid confidence sequences the share of
+    experiments ever called stays at most 0.05; with the fixed-horizon Welch test it does
+    not (the figures are printed, and quoted in the README). Each experiment gets
+    PEEK_UNITS new units per arm a day, items completed ~ Poisson(4), for PEEK_DAYS days;
+    the statistics are the SQL macros the mart uses, on the cumulative sums of each day.
+    """
+    rng = np.random.default_rng(17)
+    shape = (PEEK_EXPERIMENTS, PEEK_DAYS, PEEK_UNITS)
+    frames = []
+    for arm in ("a", "b"):
+        y = rng.poisson(4.0, shape).astype(float)
+        frames.append(
+            pd.DataFrame(
+                {
+                    f"n_{arm}": np.tile(np.arange(1, PEEK_DAYS + 1) * PEEK_UNITS, PEEK_EXPERIMENTS),
+                    f"s_{arm}": y.sum(axis=2).cumsum(axis=1).ravel(),
+                    f"ss_{arm}": (y * y).sum(axis=2).cumsum(axis=1).ravel(),
+                }
+            )
+        )
+    peeks = pd.concat(frames, axis=1)
+    peeks.insert(0, "d", np.tile(np.arange(1, PEEK_DAYS + 1), PEEK_EXPERIMENTS))
+    peeks.insert(0, "e", np.repeat(np.arange(PEEK_EXPERIMENTS), PEEK_DAYS))
+    peeks[["n_a", "n_b"]] = peeks[["n_a", "n_b"]].astype("int64")
+    engine.load("peeks", peeks)
+    got = engine.run("peeking")
+    assert len(got) == PEEK_EXPERIMENTS * PEEK_DAYS and got.p_seq.notna().all()
+    # the p-value and the interval agree: p < 0.05 exactly when the sequence excludes 0
+    excludes = got["diff"].abs() > got.half
+    assert ((got.p_seq < 0.05) == excludes).mean() > 0.999
+    assert ((got.p_seq_lift < 0.05) == (got.lift.abs() > got.half_lift)).mean() > 0.999
+    ever = (
+        got.assign(fixed=got.p_fixed < 0.05, seq=excludes, seq_lift=got.lift.abs() > got.half_lift)
+        .groupby("e")[["fixed", "seq", "seq_lift"]]
+        .any()
+    )
+    last = got[got.d == PEEK_DAYS]
+    rates = {
+        "fixed-horizon Welch, last day only": float((last.p_fixed < 0.05).mean()),
+        "fixed-horizon Welch, peeking daily": float(ever.fixed.mean()),
+        "sequential, absolute, peeking daily": float(ever.seq.mean()),
+        "sequential, relative, peeking daily": float(ever.seq_lift.mean()),
+    }
+    print(f"\nA/A false-positive rates ({PEEK_EXPERIMENTS} experiments, {PEEK_DAYS} daily looks):")
+    for name, rate in rates.items():
+        print(f"  {name}: {rate:.3f}")
+    assert rates["sequential, absolute, peeking daily"] <= 0.05
+    assert rates["sequential, relative, peeking daily"] <= 0.05
+    # peeking breaks the fixed-horizon test, which is right at its one planned look
+    assert rates["fixed-horizon Welch, peeking daily"] > 0.10
+    assert 0.02 <= rates["fixed-horizon Welch, last day only"] <= 0.09

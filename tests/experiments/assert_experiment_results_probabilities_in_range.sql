@@ -31,8 +31,12 @@ final as (
         or cuped_relative_lift_p_value < 0 or cuped_relative_lift_p_value > 1
         or adjusted_p_value < 0 or adjusted_p_value > 1
         or chance_to_beat_control < 0 or chance_to_beat_control > 1
+        or sequential_relative_lift_p_value < 0 or sequential_relative_lift_p_value > 1
+        or sequential_absolute_difference_p_value < 0 or sequential_absolute_difference_p_value > 1
         or risk_of_shipping < 0 or risk_of_keeping_control < 0
         or credible_interval_lower > credible_interval_upper
+        or sequential_relative_lift_ci_lower > sequential_relative_lift_ci_upper
+        or sequential_absolute_difference_ci_lower > sequential_absolute_difference_ci_upper
         or relative_lift_ci_lower > relative_lift_ci_upper
         or absolute_difference_ci_lower > absolute_difference_ci_upper
         or cuped_absolute_difference_ci_lower > cuped_absolute_difference_ci_upper

@@ -1,34 +1,21 @@
 -- Per experiment x metric x treatment variant, the comparison with the control arm:
 -- arm estimates, difference and relative lift (delta method), each with its 95% interval
 -- and p-value (Student's t at the Welch df for all of them), the CUPED-adjusted
--- estimate, the decision effect (relative by default) with the multiple-testing
--- correction over the decision (non-guardrail) metrics and the guardrail-breach flag,
--- and the Bayesian view of that effect. Formulas: doc block experiments_statistics and
--- the macros in macros/stats/.
+-- estimate, always-valid confidence sequences of both effects, the decision effect
+-- (relative by default) with the multiple-testing correction over the decision
+-- (non-guardrail) metrics and the guardrail-breach flag, and the Bayesian view of that
+-- effect. Formulas: doc block experiments_statistics and the macros in macros/stats/.
 
 {%- set alpha = var('experiments_alpha') %}
 {%- set method = var('experiments_multiple_testing_method') %}
 {%- set effect = var('experiments_decision_effect') %}
 {%- set prior = var('experiments_bayesian_prior') %}
+{%- set tuning = var('experiments_sequential_tuning_parameter') %}
 {%- if effect not in ('relative', 'absolute') %}
     {{ exceptions.raise_compiler_error(
         "var experiments_decision_effect must be 'relative' or 'absolute', not '" ~ effect ~ "'"
     ) }}
 {%- endif %}
-{#- the columns of the decision effect, plain and CUPED-adjusted -#}
-{%- set decision = {
-    'relative': {
-        'estimate': 'relative_lift', 'cuped_estimate': 'cuped_relative_lift',
-        'variance': 'relative_lift_variance', 'cuped_variance': 'cuped_relative_lift_variance',
-        'p': 'relative_lift_p_value', 'cuped_p': 'cuped_relative_lift_p_value',
-    },
-    'absolute': {
-        'estimate': 'absolute_difference', 'cuped_estimate': 'cuped_absolute_difference',
-        'variance': 'standard_error * standard_error',
-        'cuped_variance': 'cuped_standard_error * cuped_standard_error',
-        'p': 'p_value', 'cuped_p': 'cuped_p_value',
-    },
-}[effect] %}
 {%- if prior.proper and not prior.variance > 0 %}
     {{ exceptions.raise_compiler_error(
         "var experiments_bayesian_prior: a proper prior needs a variance > 0, not " ~ prior.variance
@@ -66,6 +53,7 @@ paired as (
         metrics.direction,
         metrics.is_guardrail,
         (experiments.primary_metric = treatment.metric_id) as is_primary_metric,
+        coalesce(experiments.sequential_tuning_parameter, {{ tuning }}) as sequential_tuning_parameter,
         (
             metrics.cuped_enabled
             and treatment.metric_type <> 'ratio'
@@ -241,24 +229,48 @@ tested as (
 
 ),
 
+-- each effect as decisions see it, CUPED-adjusted when CUPED applies: its estimate and
+-- the variance of the estimate
+effects as (
+
+    select
+        *,
+        case when is_cuped_applied then cuped_relative_lift else relative_lift end as relative_estimate,
+        case when is_cuped_applied then cuped_relative_lift_variance else relative_lift_variance end
+            as relative_variance,
+        case when is_cuped_applied then cuped_relative_lift_p_value else relative_lift_p_value end
+            as relative_p_value,
+        case when is_cuped_applied then cuped_absolute_difference else absolute_difference end
+            as absolute_estimate,
+        power(case when is_cuped_applied then cuped_standard_error else standard_error end, 2)
+            as absolute_variance,
+        case when is_cuped_applied then cuped_p_value else p_value end as absolute_p_value
+    from tested
+
+),
+
+-- the effect decisions are about (var experiments_decision_effect); the always-valid
+-- confidence sequences of both effects (tuning parameter: seed experiments, else the var)
 decided as (
 
     select
         *,
-        -- the effect decisions are about (var experiments_decision_effect), CUPED-adjusted
-        -- when CUPED applies: its estimate, the variance of the estimate and its p-value
-        case when is_cuped_applied then {{ decision.cuped_estimate }} else {{ decision.estimate }} end
-            as decision_estimate,
-        case when is_cuped_applied then {{ decision.cuped_variance }} else {{ decision.variance }} end
-            as decision_variance,
-        case when is_cuped_applied then {{ decision.cuped_p }} else {{ decision.p }} end as decision_p_value,
+        {%- for kind in ['relative', 'absolute'] %}
+            {{ stats_sequential_halfwidth(
+                kind ~ '_variance', 'control_units + treatment_units', alpha, 'sequential_tuning_parameter'
+            ) }} as {{ kind }}_sequential_halfwidth,
+            {{ stats_sequential_p(
+                kind ~ '_estimate', kind ~ '_variance', 'control_units + treatment_units', alpha,
+                'sequential_tuning_parameter'
+            ) }} as {{ kind }}_sequential_p_value,
+        {%- endfor %}
+        {{ effect }}_estimate as decision_estimate,
+        {{ effect }}_variance as decision_variance,
+        {{ effect }}_p_value as decision_p_value,
         -- the multiple-testing family of an experiment: its decision (non-guardrail)
         -- metrics x treatment variants; guardrails get no p-value here (left out)
-        case
-            when not is_guardrail
-                then case when is_cuped_applied then {{ decision.cuped_p }} else {{ decision.p }} end
-        end as family_p_value
-    from tested
+        case when not is_guardrail then {{ effect }}_p_value end as family_p_value
+    from effects
 
 ),
 
@@ -376,6 +388,16 @@ final as (
             ) }}
             as {{ dataproducts_type('double') }}
         ) as cuped_variance_reduction,
+
+        -- always-valid (sequential) intervals and p-values, CUPED-adjusted where CUPED applies
+        cast(sequential_tuning_parameter as {{ dataproducts_type('double') }}) as sequential_tuning_parameter,
+        {%- for kind, name in [('relative', 'relative_lift'), ('absolute', 'absolute_difference')] %}
+            cast({{ kind }}_estimate - {{ kind }}_sequential_halfwidth as {{ dataproducts_type('double') }})
+                as sequential_{{ name }}_ci_lower,
+            cast({{ kind }}_estimate + {{ kind }}_sequential_halfwidth as {{ dataproducts_type('double') }})
+                as sequential_{{ name }}_ci_upper,
+            cast({{ kind }}_sequential_p_value as {{ dataproducts_type('double') }}) as sequential_{{ name }}_p_value,
+        {%- endfor %}
 
         -- decision
         cast('{{ effect }}' as {{ dataproducts_type('string') }}) as decision_effect,

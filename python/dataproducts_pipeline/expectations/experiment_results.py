@@ -27,6 +27,8 @@ P_VALUES = (
     "decision_p_value",
     "adjusted_p_value",
     "chance_to_beat_control",
+    "sequential_relative_lift_p_value",
+    "sequential_absolute_difference_p_value",
 )
 FLAGS = (
     "is_primary_metric",
@@ -73,6 +75,17 @@ SUITE = MartSuite(
             "an interval is ordered",
         ),
         at_least("credible_interval_upper", "credible_interval_lower", "an interval is ordered"),
+        at_least(
+            "sequential_relative_lift_ci_upper",
+            "sequential_relative_lift_ci_lower",
+            "an interval is ordered",
+        ),
+        at_least(
+            "sequential_absolute_difference_ci_upper",
+            "sequential_absolute_difference_ci_lower",
+            "an interval is ordered",
+        ),
+        between("sequential_tuning_parameter", 0, strict_min=True),
         between("risk_of_shipping", 0),
         between("risk_of_keeping_control", 0),
         differ("variant", "control_variant", "a treatment is compared with another arm"),
