@@ -678,6 +678,45 @@ def test_decisions_can_use_the_absolute_difference(built, scenario):
     assert differ.sum() >= 5
 
 
+def test_a_replay_as_of_a_time_counts_only_the_exposures_until_then(built, scenario):
+    """With var experiments_as_of set, an exposure after it has not happened yet: it is
+    outside the window (as the events after it never count), every exposure still has a
+    row, and the units are the learners with one variant in the window up to then (a
+    learner whose second variant comes later is still a unit then)."""
+    as_of = "2026-09-15 00:00:00"
+    proc = built.dbt.scratch("as_of").run(
+        "show",
+        "--quiet",
+        "--output",
+        "json",
+        "--limit",
+        "1000000",
+        "--select",
+        "int_experiment_exposures_classified",
+        "--vars",
+        json.dumps({"experiments_as_of": as_of}),
+    )
+    got = pd.DataFrame(json.loads(proc.stdout[proc.stdout.index("{") :])["show"])
+    got["exposed_at"] = pd.to_datetime(got.exposed_at)
+    cut = pd.Timestamp(as_of)
+    assert len(got) == len(
+        built.query("select * from intermediate.int_experiment_exposures_classified")
+    )
+    assert (got[got.exposed_at > cut].exposure_status == "outside_window").all()
+    assert (got.exposed_at > cut).sum() > 100  # the cut is inside the experiments
+    # the units as of then, from the raw exposures
+    raw = scenario.tables["experiment_exposures"].copy()
+    raw["exposed_at"] = pd.to_datetime(raw.exposed_at)
+    windows = scenario.experiments.set_index("experiment_id")
+    start = pd.to_datetime(raw.experiment_id.map(windows.start_at))
+    end = pd.to_datetime(raw.experiment_id.map(windows.end_at))
+    seen = raw[(raw.exposed_at >= start) & (raw.exposed_at < end) & (raw.exposed_at <= cut)]
+    variants = seen.groupby(["experiment_id", "learner_id"]).variant.nunique()
+    expected = variants[variants == 1].groupby("experiment_id").size()
+    units = got[got.exposure_status == "first_exposure"].groupby("experiment_id").size()
+    pd.testing.assert_series_equal(units.sort_index(), expected.sort_index(), check_names=False)
+
+
 def test_edge_cases_are_null_not_errors(built):
     got = built.query("select * from marts.experiment_results").set_index(
         ["experiment_id", "metric_id"]

@@ -1,6 +1,10 @@
 -- Every staged exposure with its fate for analysis (nothing is dropped here):
 -- first_exposure | repeat_exposure | outside_window | multiple_variants,
--- and the variant the allocation rule expects, recomputed in SQL.
+-- and the variant the allocation rule expects, recomputed in SQL. With var
+-- experiments_as_of set (a replay of the analysis as of that time), an exposure after it
+-- has not happened yet: outside the window, as the events after it never count.
+
+{%- set as_of_var = var('experiments_as_of', none) %}
 
 with
 
@@ -34,6 +38,9 @@ bucketed as (
         (
             exposures.exposed_at >= experiments.start_at
             and exposures.exposed_at < experiments.end_at
+            {%- if as_of_var %}
+                and exposures.exposed_at <= {{ experiments_as_of() }}
+            {%- endif %}
         ) as is_in_window
     from exposures
     inner join experiments
