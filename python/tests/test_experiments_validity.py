@@ -8,8 +8,11 @@ and pushed through the real dbt models on DuckDB.
 
 - At alpha = 0.05, the share of A/A experiments called significant must lie in
   [0.02, 0.09] (Welch and CUPED p-values, a mean and a proportion metric).
-- The 95% interval of the relative lift must contain the true +20% in at least 90% of
-  the planted experiments (plain and CUPED-adjusted).
+- The 95% interval of the relative lift must contain the true +20% in at least 93% of
+  the planted experiments (issue 17): the fixed-horizon interval, plain and CUPED-adjusted,
+  and the always-valid confidence sequence. At seed 11: 0.935 / 0.940 plain, 0.955 /
+  0.950 CUPED, 1.000 / 1.000 sequential (items completed / enrollments); the sequences
+  are conservative by design, valid at every look.
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ def test_aa_false_positive_rate(results, metric_id, column):
 
 
 @pytest.mark.parametrize("metric_id", ["items_completed", "enrollments"])
-@pytest.mark.parametrize("prefix", ["", "cuped_"])
+@pytest.mark.parametrize("prefix", ["", "cuped_", "sequential_"])
 def test_planted_lift_coverage(results, metric_id, prefix):
     planted = results[
         results.experiment_id.str.startswith("planted_") & (results.metric_id == metric_id)
@@ -74,4 +77,4 @@ def test_planted_lift_coverage(results, metric_id, prefix):
     lo, hi = planted[f"{prefix}relative_lift_ci_lower"], planted[f"{prefix}relative_lift_ci_upper"]
     coverage = float(((lo <= TRUE_LIFT) & (hi >= TRUE_LIFT)).mean())
     print(f"coverage of the true lift, {metric_id} {prefix or 'plain '}CI: {coverage:.3f}")
-    assert coverage >= 0.90
+    assert coverage >= 0.93
