@@ -60,7 +60,11 @@
     from (
         select
             *,
-            {{ stats_normal_upper_tail('abs(_gr_z)') }} as _gr_tail,
+            -- scaled so that the tail at 0 is exactly 1/2 (the erfc approximation gives
+            -- 0.5 - 1.5e-8 there, a jump of 3e-8 in the chance where the mean crosses 0,
+            -- e.g. by a rounding of ±1e-16 that differs by engine); within its 1.2e-7
+            -- relative error elsewhere
+            {{ stats_normal_upper_tail('abs(_gr_z)') }} * (0.5 / {{ stats_normal_upper_tail('0.0') }}) as _gr_tail,
             {{ stats_normal_density('_gr_z') }} as _gr_density
         from (
             select

@@ -19,12 +19,18 @@
 -#}
 
 {% macro stats_delta_ratio_variance(n, mean_y, mean_x, var_y, var_x, cov_xy) -%}
-    {#- Variance of the ratio of means ybar / xbar (the arm’s ratio estimate); null when xbar = 0. -#}
+    {#- Variance of the ratio of means ybar / xbar (the arm’s ratio estimate); null when xbar = 0.
+        It is the variance of the linearised values, 0 when y is proportional to x; the three terms
+        then cancel and rounding leaves ±1e-18, engine-dependent: below 1e-12 of the terms' size the
+        result is exactly 0 (never negative, and the same on every engine). -#}
+    {%- set a = '(' ~ var_y ~ ' / (' ~ mean_x ~ ' * ' ~ mean_x ~ '))' %}
+    {%- set b = '(2.0 * ' ~ mean_y ~ ' * ' ~ cov_xy ~ ' / (' ~ mean_x ~ ' * ' ~ mean_x ~ ' * ' ~ mean_x ~ '))' %}
+    {%- set c = '(' ~ mean_y ~ ' * ' ~ mean_y ~ ' * ' ~ var_x ~ ' / (' ~ mean_x ~ ' * ' ~ mean_x ~ ' * ' ~ mean_x ~ ' * ' ~ mean_x ~ '))' %}
     (case when {{ mean_x }} <> 0 and {{ n }} > 0 then
-        ({{ var_y }} / ({{ mean_x }} * {{ mean_x }})
-         - 2.0 * {{ mean_y }} * {{ cov_xy }} / ({{ mean_x }} * {{ mean_x }} * {{ mean_x }})
-         + {{ mean_y }} * {{ mean_y }} * {{ var_x }} / ({{ mean_x }} * {{ mean_x }} * {{ mean_x }} * {{ mean_x }}))
-        / {{ stats_double(n) }}
+        case
+            when {{ a }} - {{ b }} + {{ c }} <= 1e-12 * ({{ a }} + abs({{ b }}) + {{ c }}) then 0.0
+            else ({{ a }} - {{ b }} + {{ c }}) / {{ stats_double(n) }}
+        end
     end)
 {%- endmacro %}
 
