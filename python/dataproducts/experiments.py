@@ -13,7 +13,7 @@ for services. Allocation itself lives in :mod:`dataproducts.allocation`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
@@ -113,6 +113,8 @@ class Scorecard:
     health: ExperimentHealth
     results: pd.DataFrame  # rows of marts.experiment_results for the experiment
     metrics: pd.DataFrame  # seed metric_definitions (descriptions)
+    slices: pd.DataFrame = field(default_factory=pd.DataFrame)  # experiment_slice_results
+    daily: pd.DataFrame = field(default_factory=pd.DataFrame)  # experiment_daily_results
 
 
 class ExperimentsReader(Reader):
@@ -128,6 +130,19 @@ class ExperimentsReader(Reader):
     REQUIRES: ClassVar[Requirements] = {
         "experiment_health": dataclass_columns(ExperimentHealth),
         "experiment_results": {"experiment_id": str, "metric_id": str, "variant": str},
+        "experiment_slice_results": {
+            "experiment_id": str,
+            "dimension_id": str,
+            "dimension_value": str,
+            "metric_id": str,
+            "variant": str,
+        },
+        "experiment_daily_results": {
+            "experiment_id": str,
+            "metric_id": str,
+            "variant": str,
+            "day_number": int,
+        },
         "experiments": {"experiment_id": str, "name": str, "salt": str, "status": str},
         "experiment_variants": {
             "experiment_id": str,
@@ -202,10 +217,30 @@ class ExperimentsReader(Reader):
     def results(self, experiment_id: str | None = None) -> pd.DataFrame:
         """Rows of ``marts.experiment_results`` (one experiment, or all), primary metric
         first; :class:`UnknownExperimentError` for an experiment the registry lacks."""
+        return self._rows("experiment_results", experiment_id, "metric_id, variant")
+
+    def slices(self, experiment_id: str | None = None) -> pd.DataFrame:
+        """Rows of ``marts.experiment_slice_results``: the results by each value of every
+        dimension of the registry (seed ``experiment_dimensions``), primary metric first;
+        their multiple-testing family is every slice of the experiment."""
+        return self._rows(
+            "experiment_slice_results",
+            experiment_id,
+            "dimension_id, dimension_value, metric_id, variant",
+        )
+
+    def daily(self, experiment_id: str | None = None) -> pd.DataFrame:
+        """Rows of ``marts.experiment_daily_results``: the results as they stood at the end
+        of each day since the start (the cumulative series), primary metric first."""
+        return self._rows(
+            "experiment_daily_results", experiment_id, "metric_id, variant, day_number"
+        )
+
+    def _rows(self, mart: str, experiment_id: str | None, order: str) -> pd.DataFrame:
         if experiment_id is not None:
             experiment_id = as_text(experiment_id, "experiment_id", example="exp_completion_nudge")
         handle = self._handle()
-        sql = "select * from {experiment_results}"
+        sql = f"select * from {{{mart}}}"
         params: list[object] = []
         if experiment_id is not None:
             if not handle.rows(
@@ -214,11 +249,12 @@ class ExperimentsReader(Reader):
                 raise _unknown(handle, experiment_id)
             sql += " where experiment_id = ?"
             params.append(experiment_id)
-        sql += " order by experiment_id, is_guardrail, not is_primary_metric, metric_id, variant"
+        sql += f" order by experiment_id, is_guardrail, not is_primary_metric, {order}"
         return handle.frame(sql, params)
 
     def scorecard(self, experiment_id: str) -> Scorecard:
-        """Health, results and registry row of one experiment, read from one snapshot."""
+        """Health, results (overall, by slice, by day) and registry row of one experiment,
+        read from one snapshot."""
         experiment_id = as_text(experiment_id, "experiment_id", example="exp_completion_nudge")
         handle = self._handle()
         pinned = ExperimentsReader(FixedSource(handle, owned=False))
@@ -230,6 +266,8 @@ class ExperimentsReader(Reader):
             health=health,
             results=pinned.results(experiment_id),
             metrics=metrics,
+            slices=pinned.slices(experiment_id),
+            daily=pinned.daily(experiment_id),
         )
 
 

@@ -131,6 +131,10 @@ class _Writer:
         return out
 
 
+#: The learners' languages, in turn (experiment_slice_results slices by language).
+SLICE_LANGUAGES = ("en", "es", "pt")
+
+
 def build_scenario(specs: list[ExperimentSpec], seed: int = 0) -> Scenario:
     """Simulate every experiment of ``specs`` on disjoint learners; see the module doc."""
     rng = np.random.default_rng(seed)
@@ -210,7 +214,8 @@ def build_scenario(specs: list[ExperimentSpec], seed: int = 0) -> Scenario:
                 "learners",
                 first_name="Ada",
                 country_code="FR",
-                language="en",
+                # three languages in turn: the slices of dimension `language`
+                language=SLICE_LANGUAGES[len(w.rows["learners"]) % len(SLICE_LANGUAGES)],
                 timezone="Europe/Paris",
                 signed_up_at=datetime(2026, 1, 1),
             )

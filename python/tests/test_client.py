@@ -216,6 +216,26 @@ def test_health_and_results(published: Published) -> None:
         assert card.experiment["salt"]
 
 
+def test_slices_and_daily_series(published: Published) -> None:
+    """client.experiments.slices() and .daily() are the published marts' rows, one
+    experiment or all; an unknown experiment is a typed error."""
+    with published.connect() as client:
+        for mart, call in (
+            ("experiment_slice_results", client.experiments.slices),
+            ("experiment_daily_results", client.experiments.daily),
+        ):
+            everything = published.query(f"select * from marts.{mart}")
+            assert len(call()) == len(everything) > 0
+            one = call("exp_completion_nudge")
+            assert set(one.experiment_id) == {"exp_completion_nudge"}
+            assert len(one) == (everything.experiment_id == "exp_completion_nudge").sum()
+            assert not one.iloc[0].is_guardrail  # decision metrics first
+            with pytest.raises(UnknownExperimentError):
+                call("exp_nope")
+        daily = client.experiments.daily("exp_completion_nudge")
+        assert daily.groupby(["metric_id", "variant"]).day_number.min().eq(0).any()
+
+
 # --- coaching and goals -------------------------------------------------------------------
 
 

@@ -74,6 +74,8 @@ SPECS = [
 SELECT = [
     "--select",
     "+experiment_results",
+    "+experiment_slice_results",
+    "+experiment_daily_results",
     "+experiment_health",
     "--indirect-selection",
     "cautious",
@@ -649,20 +651,22 @@ def test_decisions_can_use_the_absolute_difference(built, scenario):
     """With var experiments_decision_effect = absolute, the decision p-value, its Holm
     correction and the Bayesian view are those of the absolute difference (CUPED-adjusted
     where CUPED applies), against scipy and gbstats' formulas as for the relative lift.
-    `dbt show` runs the model's query with the var set, on the tables built."""
+    `dbt show` runs the query of int_experiment_effects (every breakdown; the overall rows
+    are experiment_results) with the var set, on the tables built."""
     proc = built.dbt.scratch("absolute").run(
         "show",
         "--quiet",
         "--output",
         "json",
         "--limit",
-        "10000",
+        "1000000",
         "--select",
-        "experiment_results",
+        "int_experiment_effects",
         "--vars",
         '{"experiments_decision_effect": "absolute"}',
     )
     got = pd.DataFrame(json.loads(proc.stdout[proc.stdout.index("{") :])["show"])
+    got = got[got.breakdown == "overall"]
     assert set(got.decision_effect) == {"absolute"}
     expected = expected_results(scenario, effect="absolute")
     _compare(got, expected, ["experiment_id", "metric_id", "variant"], DECISION_COLUMNS)
@@ -842,6 +846,24 @@ def test_scorecard_report_is_self_contained(built, scenario, tmp_path):
         )
         assert len(circles) == int(estimable.sum())
         assert "guardrail" in html  # unenroll_rate is a guardrail in every experiment
+        # then the lift over time: one chart per results row, each a line and a band
+        # from the daily series (checked against it: the last point is the overall lift)
+        over_time = html[html.index("<h2>Over time") : html.index("<h2>By slice")]
+        pieces = over_time.split("</svg>")[:-1]
+        charts = [ET.fromstring(c[c.index("<svg") :] + "</svg>") for c in pieces]
+        assert len(charts) == len(mine)
+        drawn = [c.find(".//{http://www.w3.org/2000/svg}polyline") is not None for c in charts]
+        assert sum(drawn) >= int(estimable.sum()) - 2  # a row needs 2 estimable days
+        # and the primary metric by slice, its family named
+        by_slice = html[html.index("<h2>By slice") :]
+        slices = built.query(
+            "select * from marts.experiment_slice_results where experiment_id = ? "
+            "and is_primary_metric",
+            [exp_id],
+        )
+        assert by_slice.count("<tr>") == len(slices) + 1
+        if len(slices):
+            assert f"all {int(slices.family_size.max())} slice tests" in by_slice
     srm = (tmp_path / "exp_srm.html").read_text(encoding="utf-8")
     assert "Sample ratio: ALARM" in srm and "Health check failed" in srm
     assert "Sample ratio: ok" in (tmp_path / "exp_three.html").read_text(encoding="utf-8")
@@ -883,3 +905,133 @@ def test_report_cli(built, tmp_path):
     res = CliRunner().invoke(cli, ["report", "experiment", "nope", "--duckdb", str(built.path)])
     assert isinstance(res.exception, UnknownExperimentError)
     assert "exp_three" in str(res.exception)  # the message lists what exists
+
+
+# --- slices and the daily series ------------------------------------------------------
+
+#: The statistics experiment_slice_results and experiment_daily_results carry.
+BREAKDOWN_STAT_COLUMNS = [
+    "control_units",
+    "treatment_units",
+    "control_mean",
+    "treatment_mean",
+    "absolute_difference",
+    "absolute_difference_ci_lower",
+    "absolute_difference_ci_upper",
+    "p_value",
+    "relative_lift",
+    "relative_lift_ci_lower",
+    "relative_lift_ci_upper",
+    "relative_lift_p_value",
+    "cuped_relative_lift",
+    "cuped_relative_lift_ci_lower",
+    "cuped_relative_lift_ci_upper",
+    "sequential_relative_lift_ci_lower",
+    "sequential_relative_lift_ci_upper",
+    "sequential_absolute_difference_ci_lower",
+    "sequential_absolute_difference_ci_upper",
+    "decision_p_value",
+    "chance_to_beat_control",
+]
+
+
+def test_slices_match_scipy_on_each_slices_units(built, scenario):
+    """Every slice row is the comparison over the units whose learner has that language,
+    computed from the drawn values as the overall rows are (scipy, delta method; CUPED's
+    theta over the slice's units)."""
+    language = scenario.tables["learners"].set_index("learner_id").language
+    truth = scenario.truth.assign(language=scenario.truth.learner_id.map(language))
+    expected = []
+    controls = scenario.variants[scenario.variants.is_control].set_index("experiment_id").variant
+    for value, units in truth.groupby("language"):
+        # a slice is compared where its control arm has units (else the mart has no row)
+        has_control = units[units.variant == units.experiment_id.map(controls)].experiment_id
+        units = units[units.experiment_id.isin(set(has_control))]
+        part = pd.DataFrame(expected_results(_with_truth(scenario, units)))
+        expected.append(part.assign(dimension_id="language", dimension_value=value))
+    got = built.query("select * from marts.experiment_slice_results")
+    assert set(got.dimension_value) == {"en", "es", "pt"}
+    want = pd.concat(expected, ignore_index=True)
+    keys = ["experiment_id", "dimension_id", "dimension_value", "metric_id", "variant"]
+    _compare(got, want, keys, BREAKDOWN_STAT_COLUMNS)
+    assert len(got) > 100
+
+
+def _with_truth(scenario, truth: pd.DataFrame):
+    """``scenario`` with only the units of ``truth`` (the same registry)."""
+    import dataclasses
+
+    return dataclasses.replace(scenario, truth=truth.drop(columns="language"))
+
+
+def test_the_correction_covers_every_slice(built):
+    """Holm over an experiment's slice family: every slice row of a decision metric, of
+    every value (statsmodels on the mart's decision p-values)."""
+    got = built.query("select * from marts.experiment_slice_results")
+    checked = 0
+    for exp_id, rows in got.groupby("experiment_id"):
+        family = rows[~rows.is_guardrail & rows.decision_p_value.notna()]
+        if family.empty:
+            continue
+        adjusted = multipletests(family.decision_p_value.astype(float), method="holm")[1]
+        np.testing.assert_allclose(family.adjusted_p_value.astype(float), adjusted, rtol=1e-9)
+        assert (family.family_size == len(family)).all(), exp_id
+        checked += len(family)
+    assert (got[got.is_guardrail].adjusted_p_value.isna()).all()
+    assert checked > 50
+
+
+def test_the_daily_series_ends_at_the_overall_result(built):
+    """The last day of the series (every window closed) is experiment_results."""
+    daily = built.query("select * from marts.experiment_daily_results")
+    last = daily.loc[daily.groupby(["experiment_id", "metric_id", "variant"]).day_number.idxmax()]
+    overall = built.query("select * from marts.experiment_results")
+    assert len(last) == len(overall)
+    columns = [*BREAKDOWN_STAT_COLUMNS, "adjusted_p_value", "family_size"]
+    _compare(last, overall, ["experiment_id", "metric_id", "variant"], columns)
+    # one row per day from the first day both arms have a unit, no gap
+    spans = daily.groupby(["experiment_id", "metric_id", "variant"]).day_number.agg(
+        ["min", "max", "count"]
+    )
+    assert (spans["count"] == spans["max"] - spans["min"] + 1).all()
+
+
+def test_each_day_of_the_series_is_a_replay_as_of_its_end(built, tmp_path):
+    """A day's rows are experiment_results rebuilt with var experiments_as_of at the end
+    of that day: another path through the SQL (the exposures, windows and values of an
+    as-of build) gives the same numbers (DuckDB: the build is replayed on a copy)."""
+    if built.engine != "duckdb":
+        pytest.skip("the replay rebuilds a copy of the DuckDB file")
+    import shutil
+
+    copy = tmp_path / "replay.duckdb"
+    shutil.copy(built.path, copy)
+    day_end = pd.Timestamp("2026-09-15 00:00:00")
+    replay_as_of = "2026-09-14 23:59:59.999999"
+    runner = DbtRunner(
+        {"DATAPRODUCTS_DUCKDB": str(copy)},
+        "dev",
+        tmp_path / "target",
+        built.dbt.project_dir,
+    )
+    runner.run(
+        "run",
+        "--select",
+        "+experiment_results",
+        "--exclude",
+        "resource_type:seed",
+        "--vars",
+        json.dumps({"experiments_as_of": replay_as_of}),
+    )
+    import duckdb
+
+    with duckdb.connect(str(copy), read_only=True) as con:
+        replay = con.execute("select * from marts.experiment_results").df()
+    daily = built.query("select * from marts.experiment_daily_results")
+    day = daily[pd.to_datetime(daily.day_ends_at) == day_end]
+    keys = ["experiment_id", "metric_id", "variant"]
+    assert len(day) > 20 and set(map(tuple, day[keys].to_numpy())) == set(
+        map(tuple, replay[keys].to_numpy())
+    )
+    columns = [*BREAKDOWN_STAT_COLUMNS, "adjusted_p_value", "family_size"]
+    _compare(day, replay, keys, columns)

@@ -2,7 +2,12 @@
 -- values: n, and sums, sums of squares and cross-products of the numerator y, the
 -- denominator x (ratio metrics) and the pre-exposure covariate c, each shifted by its
 -- mean over the experiment's units (precision; see macro stats_variance_from_sums).
--- Then the arm's moments, and the experiment-pooled moments CUPED needs.
+-- Then the arm's moments, and the moments pooled over the arms that CUPED needs.
+--
+-- Each arm once over all its units (breakdown 'overall') and once per value of every
+-- dimension of seed experiment_dimensions (breakdown 'slice'): a learner attribute of
+-- stg_raw__learners; a unit whose learner has no value (or no staged row) is in the
+-- slice '(unknown)', so the slices of a dimension partition the units.
 
 with
 
@@ -12,10 +17,23 @@ unit_metrics as (
 
 ),
 
+learners as (
+
+    select * from {{ ref('stg_raw__learners') }}
+
+),
+
+dimensions as (
+
+    select * from {{ ref('experiment_dimensions') }}
+
+),
+
 shifted as (
 
     select
         experiment_id,
+        learner_id,
         metric_id,
         variant,
         is_control,
@@ -31,11 +49,64 @@ shifted as (
 
 ),
 
+-- every unit's value of every registered dimension
+unit_slices as (
+
+    select distinct
+        unit_metrics.experiment_id,
+        unit_metrics.learner_id,
+        dimensions.dimension_id,
+        coalesce(
+            case dimensions.learner_attribute
+                when 'language' then learners.language
+                when 'country_code' then learners.country_code
+                when 'timezone' then learners.timezone
+            end,
+            '(unknown)'
+        ) as dimension_value
+    from unit_metrics
+    cross join dimensions
+    left join learners
+        on unit_metrics.learner_id = learners.learner_id
+
+),
+
+broken_down as (
+
+    select
+        shifted.*,
+        'overall' as breakdown,
+        'overall' as breakdown_key,
+        cast(null as {{ dataproducts_type('string') }}) as dimension_id,
+        cast(null as {{ dataproducts_type('string') }}) as dimension_value
+    from shifted
+
+    union all
+
+    select
+        shifted.*,
+        'slice' as breakdown,
+        {{ dbt.concat(["'slice:'", 'unit_slices.dimension_id', "'='", 'unit_slices.dimension_value']) }}
+            as breakdown_key,
+        unit_slices.dimension_id,
+        unit_slices.dimension_value
+    from shifted
+    inner join unit_slices
+        on
+            shifted.experiment_id = unit_slices.experiment_id
+            and shifted.learner_id = unit_slices.learner_id
+
+),
+
 sums as (
 
     select
         experiment_id,
         metric_id,
+        breakdown_key,
+        breakdown,
+        dimension_id,
+        dimension_value,
         variant,
         is_control,
         metric_type,
@@ -52,63 +123,25 @@ sums as (
         sum(c - shift_c) as sum_c,
         sum((c - shift_c) * (c - shift_c)) as sum_cc,
         sum((c - shift_c) * (y - shift_y)) as sum_cy
-    from shifted
+    from broken_down
     group by
         experiment_id,
         metric_id,
+        breakdown_key,
+        breakdown,
+        dimension_id,
+        dimension_value,
         variant,
         is_control,
         metric_type
 
 ),
 
-pooled as (
-
-    select
-        experiment_id,
-        metric_id,
-        sum(units) as pooled_units,
-        sum(sum_c) as pooled_sum_c,
-        sum(sum_cc) as pooled_sum_cc,
-        sum(sum_cy) as pooled_sum_cy,
-        sum(sum_y) as pooled_sum_y
-    from sums
-    group by
-        experiment_id,
-        metric_id
-
-),
-
 moments as (
 
-    select
-        sums.experiment_id,
-        sums.metric_id,
-        sums.variant,
-        sums.is_control,
-        sums.metric_type,
-        sums.has_covariate,
-        sums.units,
-        {{ stats_mean_from_sums('sums.units', 'sums.sum_y', 'sums.shift_y') }} as mean_y,
-        {{ stats_variance_from_sums('sums.units', 'sums.sum_y', 'sums.sum_yy') }} as var_y,
-        {{ stats_mean_from_sums('sums.units', 'sums.sum_x', 'sums.shift_x') }} as mean_x,
-        {{ stats_variance_from_sums('sums.units', 'sums.sum_x', 'sums.sum_xx') }} as var_x,
-        {{ stats_covariance_from_sums('sums.units', 'sums.sum_x', 'sums.sum_y', 'sums.sum_xy') }} as cov_xy,
-        {{ stats_mean_from_sums('sums.units', 'sums.sum_c', 'sums.shift_c') }} as mean_c,
-        {{ stats_variance_from_sums('sums.units', 'sums.sum_c', 'sums.sum_cc') }} as var_c,
-        {{ stats_covariance_from_sums('sums.units', 'sums.sum_c', 'sums.sum_y', 'sums.sum_cy') }} as cov_cy,
-        pooled.pooled_units,
-        {{ stats_mean_from_sums('pooled.pooled_units', 'pooled.pooled_sum_c', 'sums.shift_c') }} as pooled_mean_c,
-        {{ stats_variance_from_sums('pooled.pooled_units', 'pooled.pooled_sum_c', 'pooled.pooled_sum_cc') }}
-            as pooled_var_c,
-        {{ stats_covariance_from_sums(
-            'pooled.pooled_units', 'pooled.pooled_sum_c', 'pooled.pooled_sum_y', 'pooled.pooled_sum_cy'
-        ) }} as pooled_cov_cy
-    from sums
-    inner join pooled
-        on
-            sums.experiment_id = pooled.experiment_id
-            and sums.metric_id = pooled.metric_id
+    {{ experiments_arm_moments(
+        'sums', ['experiment_id', 'metric_id', 'breakdown_key'], carry=['breakdown', 'dimension_id', 'dimension_value']
+    ) }}
 
 ),
 
@@ -119,11 +152,16 @@ final as (
         experiment_id,
         metric_id,
         variant,
+        breakdown_key,
 
         -- strings
+        breakdown,
+        dimension_id,
+        dimension_value,
         metric_type,
 
         -- numerics
+        cast(null as integer) as day_number,
         units,
         mean_y,
         var_y,
@@ -137,18 +175,9 @@ final as (
         pooled_mean_c,
         pooled_var_c,
         pooled_cov_cy,
-        {{ stats_cuped_theta('pooled_cov_cy', 'pooled_var_c') }} as cuped_theta,
-        -- the arm's estimate and its variance: the mean for proportion and mean
-        -- metrics; for ratio metrics sum(y) / sum(x) with its delta-method variance
-        case
-            when metric_type = 'ratio' then {{ stats_safe_divide('mean_y', 'mean_x') }}
-            else mean_y
-        end as estimate,
-        case
-            when metric_type = 'ratio'
-                then {{ stats_delta_ratio_variance('units', 'mean_y', 'mean_x', 'var_y', 'var_x', 'cov_xy') }}
-            else {{ stats_safe_divide('var_y', 'units') }}
-        end as estimate_variance,
+        cuped_theta,
+        estimate,
+        estimate_variance,
 
         -- booleans
         is_control,

@@ -11,7 +11,7 @@ module here (a test fails on a public mart without a suite).
 
 >>> from dataproducts_pipeline.expectations import SUITES
 >>> sorted(SUITES)[:3]
-['coaching_message_performance', 'coaching_queue', 'experiment_health']
+['coaching_message_performance', 'coaching_queue', 'experiment_daily_results']
 >>> SUITES["recommendations"].key
 ('learner_id', 'module', 'rank')
 """
@@ -25,8 +25,10 @@ def _load() -> dict[str, MartSuite]:
     from . import (
         coaching_message_performance,
         coaching_queue,
+        experiment_daily_results,
         experiment_health,
         experiment_results,
+        experiment_slice_results,
         learner_goals,
         recommendation_evaluation,
         recommendations,
@@ -38,6 +40,8 @@ def _load() -> dict[str, MartSuite]:
         similar_courses,
         recommendation_evaluation,
         experiment_results,
+        experiment_slice_results,
+        experiment_daily_results,
         experiment_health,
         coaching_queue,
         coaching_message_performance,

@@ -103,3 +103,37 @@ SUITE = MartSuite(
         one_of("decision_effect", ("relative", "absolute")),
     ),
 )
+
+
+#: The p-values and chances of the slice and daily marts (a subset of the columns).
+BREAKDOWN_P_VALUES = (
+    "p_value",
+    "relative_lift_p_value",
+    "decision_p_value",
+    "adjusted_p_value",
+    "chance_to_beat_control",
+)
+
+
+def breakdown_rules(*key: str) -> tuple:
+    """The rules ``experiment_slice_results`` and ``experiment_daily_results`` share with
+    this suite: the same comparison, on fewer columns."""
+    return (
+        columns_present(*key, "control_variant", "control_units", "treatment_units", *FLAGS),
+        probability(*BREAKDOWN_P_VALUES),
+        at_least("adjusted_p_value", "decision_p_value", "a correction never lowers a p-value"),
+        at_least("relative_lift_ci_upper", "relative_lift_ci_lower", "an interval is ordered"),
+        at_least(
+            "absolute_difference_ci_upper", "absolute_difference_ci_lower", "an interval is ordered"
+        ),
+        at_least(
+            "sequential_relative_lift_ci_upper",
+            "sequential_relative_lift_ci_lower",
+            "an interval is ordered",
+        ),
+        differ("variant", "control_variant", "a treatment is compared with another arm"),
+        between("control_units", 0),
+        between("treatment_units", 0),
+        not_null("control_variant", "metric_type", "direction", *FLAGS),
+        one_of("decision_effect", ("relative", "absolute")),
+    )
