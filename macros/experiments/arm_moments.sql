@@ -1,7 +1,7 @@
 {#-
     The moments of every arm from its (shifted) sufficient statistics, and the pooled
     moments CUPED needs: a select over `sums`, one row per row of `sums`. `sums` has, per
-    arm: the key columns `keys` (the arm's comparison, without the variant), variant,
+    arm: the key columns `keys` (the arm’s comparison, without the variant), variant,
     is_control, metric_type, has_covariate, units, the shifts shift_y / shift_x /
     shift_c and the shifted sums sum_y, sum_yy, sum_x, sum_xx, sum_xy, sum_c, sum_cc,
     sum_cy (see macro stats_variance_from_sums); the columns `carry` are passed through.

@@ -1,6 +1,6 @@
 {#-
     The comparison columns experiment_slice_results and experiment_daily_results publish
-    after their keys: a subset of experiment_results' columns (int_experiment_effects),
+    after their keys: a subset of experiment_results’ columns (int_experiment_effects),
     all but the last (is_guardrail_breached, written after the list: a select list
     ends without a comma).
 -#}

@@ -21,7 +21,7 @@
 {% macro stats_delta_ratio_variance(n, mean_y, mean_x, var_y, var_x, cov_xy) -%}
     {#- Variance of the ratio of means ybar / xbar (the arm’s ratio estimate); null when xbar = 0.
         It is the variance of the linearised values, 0 when y is proportional to x; the three terms
-        then cancel and rounding leaves ±1e-18, engine-dependent: below 1e-12 of the terms' size the
+        then cancel and rounding leaves ±1e-18, engine-dependent: below 1e-12 of the terms’ size the
         result is exactly 0 (never negative, and the same on every engine). -#}
     {%- set a = '(' ~ var_y ~ ' / (' ~ mean_x ~ ' * ' ~ mean_x ~ '))' %}
     {%- set b = '(2.0 * ' ~ mean_y ~ ' * ' ~ cov_xy ~ ' / (' ~ mean_x ~ ' * ' ~ mean_x ~ ' * ' ~ mean_x ~ '))' %}

@@ -22,7 +22,7 @@
 {% macro stats_variance_from_sums(n, sum_shifted, sum_sq_shifted) -%}
     {#- Sample variance (n - 1 denominator) from n, sum(v - k), sum((v - k)^2); null when n < 2; never negative.
         Exactly 0 when the subtraction leaves less than 1e-12 of sum((v - k)^2): what is left is rounding (values
-        all equal, a shift k away from them, e.g. a slice's or a day's units shifted by the overall mean), and
+        all equal, a shift k away from them, e.g. a slice’s or a day’s units shifted by the overall mean), and
         a variance of 1e-17 would make a test of identical values "significant". -#}
     (case when {{ n }} >= 2 then
         case
