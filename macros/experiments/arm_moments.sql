@@ -97,3 +97,17 @@
             on {{ on | join(' and ') }}
     ) as arm_moments
 {%- endmacro %}
+
+
+{#-
+    The columns experiments_arm_moments computes per arm, in its order (after the keys,
+    variant and metric_type): what the arm models publish of it.
+-#}
+
+{% macro experiments_arm_moment_columns() -%}
+    {{ return([
+        'units', 'mean_y', 'var_y', 'mean_x', 'var_x', 'cov_xy', 'mean_c', 'var_c', 'cov_cy',
+        'pooled_units', 'pooled_mean_c', 'pooled_var_c', 'pooled_cov_cy', 'cuped_theta',
+        'estimate', 'estimate_variance',
+    ]) }}
+{%- endmacro %}

@@ -162,22 +162,9 @@ final as (
 
         -- numerics
         cast(null as integer) as day_number,
-        units,
-        mean_y,
-        var_y,
-        mean_x,
-        var_x,
-        cov_xy,
-        mean_c,
-        var_c,
-        cov_cy,
-        pooled_units,
-        pooled_mean_c,
-        pooled_var_c,
-        pooled_cov_cy,
-        cuped_theta,
-        estimate,
-        estimate_variance,
+        {%- for column in experiments_arm_moment_columns() %}
+            {{ column }},
+        {%- endfor %}
 
         -- booleans
         is_control,
