@@ -513,6 +513,8 @@ def build(
         known = increments.incremental_relations(tp)
         before = None if known is None else increments.count_rows(target, source, known.values())
         existed = increments.existing_tables(target, source) if known is None else None
+        stamped = increments.history_relations(tp)
+        stamps = increments.history_stamps(target, source, stamped) if stamped else None
         refresh = ["--full-refresh"] if full_refresh else []
         code = run_dbt(["build", *refresh, *dbt_args], target=target, target_path=tp, echo=echo)
         if code != 0:
@@ -532,6 +534,8 @@ def build(
             increments.count_rows(target, source, relations.values()),
             full_refresh=full_refresh,
             existed=existed,
+            stamps_before=stamps,
+            stamps_after=increments.history_stamps(target, source, stamped) if stamps else None,
         )
         if on_increments:
             on_increments(ran)

@@ -11,13 +11,17 @@ incrementally or was built from all history (``--full-refresh``, or a first buil
 ...                         4215, 4366)]))  # doctest: +NORMALIZE_WHITESPACE
 incremental models: 1 ran incrementally, 0 built from all history
   base_raw__events    incremental   4,215 → 4,366 rows (+151)
+
+A model that stores the vars its history depends on (a ``_history_vars`` column, see
+macro ``history_vars_stamp``) recomputes every day in an incremental run when one of them
+changed; the line then says so, since its row count alone (often +0) would not.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from contextlib import closing
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +40,9 @@ class Increment:
     mode: str
     rows_before: int | None
     rows_after: int
+    #: An incremental run that recomputed every day: a var the model's history depends
+    #: on changed since its rows were built (its ``_history_vars`` differ).
+    vars_changed: bool = False
 
     @property
     def added(self) -> int | None:
@@ -47,51 +54,81 @@ class Increment:
         return {**asdict(self), "added": self.added}
 
 
-def incremental_relations(target_path: Path) -> dict[str, str] | None:
-    """Model name -> ``schema.identifier`` of the incremental models in the dbt manifest
-    of ``target_path`` (None when there is no manifest there yet)."""
+def _manifest_nodes(target_path: Path) -> list[dict[str, Any]] | None:
     try:
         manifest = json.loads((Path(target_path) / "manifest.json").read_text())
     except (FileNotFoundError, ValueError):
         return None
-    return {
-        node["name"]: f"{node['schema']}.{node.get('alias') or node['name']}"
+    return [
+        node
         for node in manifest.get("nodes", {}).values()
         if node.get("resource_type") == "model"
         and (node.get("config") or {}).get("materialized") == "incremental"
-    }
+    ]
 
 
-def count_rows(target: str, source: str | Path, relations: Iterable[str]) -> dict[str, int]:
-    """Rows of each of ``relations`` (``schema.identifier``) on ``target`` (``dev``: the
-    DuckDB file ``source``; ``postgres``: the DSN ``source``; ``spark``: the Thrift server
-    of ``$DATAPRODUCTS_SPARK_*``); a relation that does not exist is left out."""
-    relations = list(relations)
-    if not relations:
-        return {}
-    counts: dict[str, int] = {}
+def _relation(node: dict[str, Any]) -> str:
+    return f"{node['schema']}.{node.get('alias') or node['name']}"
+
+
+def incremental_relations(target_path: Path) -> dict[str, str] | None:
+    """Model name -> ``schema.identifier`` of the incremental models in the dbt manifest
+    of ``target_path`` (None when there is no manifest there yet)."""
+    nodes = _manifest_nodes(target_path)
+    if nodes is None:
+        return None
+    return {node["name"]: _relation(node) for node in nodes}
+
+
+def history_relations(target_path: Path) -> list[str]:
+    """``schema.identifier`` of the incremental models of the manifest of
+    ``target_path`` that store the vars their history depends on (a documented
+    ``_history_vars`` column)."""
+    return [
+        _relation(node)
+        for node in _manifest_nodes(target_path) or []
+        if "_history_vars" in (node.get("columns") or {})
+    ]
+
+
+@contextmanager
+def _session(
+    target: str, source: str | Path
+) -> Iterator[tuple[Callable[[str], bool], Callable[[str], list[tuple]]]]:
+    """``(exists, query)`` on ``target`` (``dev``: the DuckDB file ``source``;
+    ``postgres``: the DSN ``source``; ``spark``: the Thrift server of
+    ``$DATAPRODUCTS_SPARK_*``): whether a relation (``schema.identifier``) exists, and
+    the rows of a query."""
     if target == "postgres":
         import psycopg2
 
         with closing(psycopg2.connect(str(source))) as con, con.cursor() as cur:
-            for relation in relations:
-                cur.execute("select to_regclass(%s) is not null", (relation,))
-                if cur.fetchone()[0]:
-                    cur.execute(f"select count(*) from {relation}")
-                    counts[relation] = int(cur.fetchone()[0])
-        return counts
+
+            def query(sql: str) -> list[tuple]:
+                cur.execute(sql)
+                return cur.fetchall()
+
+            yield (
+                (lambda relation: query(f"select to_regclass('{relation}') is not null")[0][0]),
+                query,
+            )
+        return
     if target == "spark":
         from .generator.spark import server_from_env
         from .spark_server import connect
 
         with closing(connect(**server_from_env())) as con, closing(con.cursor()) as cur:
-            for relation in relations:
+
+            def query(sql: str) -> list[tuple]:
+                cur.execute(sql)
+                return cur.fetchall()
+
+            def exists(relation: str) -> bool:
                 schema, name = relation.split(".", 1)
-                cur.execute(f"show tables in {schema} like '{name}'")
-                if cur.fetchall():
-                    cur.execute(f"select count(*) from {relation}")
-                    counts[relation] = int(cur.fetchall()[0][0])
-        return counts
+                return bool(query(f"show tables in {schema} like '{name}'"))
+
+            yield exists, query
+        return
     import duckdb
 
     with closing(duckdb.connect(str(source), read_only=True)) as con:
@@ -101,12 +138,45 @@ def count_rows(target: str, source: str | Path, relations: Iterable[str]) -> dic
                 "select schema_name, table_name from duckdb_tables()"
             ).fetchall()
         }
-        for relation in relations:
-            if relation in present:
-                counts[relation] = int(
-                    con.execute(f"select count(*) from {relation}").fetchone()[0]
-                )
-    return counts
+        yield present.__contains__, (lambda sql: con.execute(sql).fetchall())
+
+
+def _per_relation(
+    target: str,
+    source: str | Path,
+    relations: Iterable[str],
+    sql: str,
+    read: Callable[[list[tuple]], Any],
+) -> dict[str, Any]:
+    """``read`` of the rows of ``sql`` (``{relation}`` filled in) for each of ``relations``
+    that exists on ``target`` (see :func:`_session`)."""
+    relations = list(relations)
+    if not relations:
+        return {}
+    with _session(target, source) as (exists, query):
+        return {r: read(query(sql.format(relation=r))) for r in relations if exists(r)}
+
+
+def count_rows(target: str, source: str | Path, relations: Iterable[str]) -> dict[str, int]:
+    """Rows of each of ``relations`` (``schema.identifier``) on ``target`` (see
+    :func:`_session`); a relation that does not exist is left out."""
+    return _per_relation(
+        target, source, relations, "select count(*) from {relation}", lambda rows: int(rows[0][0])
+    )
+
+
+def history_stamps(
+    target: str, source: str | Path, relations: Iterable[str]
+) -> dict[str, frozenset[int]]:
+    """The ``_history_vars`` stamps stored in each of ``relations`` (see
+    :func:`history_relations`); a relation that does not exist is left out."""
+    return _per_relation(
+        target,
+        source,
+        relations,
+        "select distinct _history_vars from {relation}",
+        lambda rows: frozenset(int(row[0]) for row in rows if row[0] is not None),
+    )
 
 
 def existing_tables(target: str, source: str | Path) -> set[str] | None:
@@ -144,11 +214,16 @@ def increments(
     *,
     full_refresh: bool,
     existed: set[str] | None = None,
+    stamps_before: Mapping[str, frozenset[int]] | None = None,
+    stamps_after: Mapping[str, frozenset[int]] | None = None,
 ) -> list[Increment]:
     """The :class:`Increment` of each model of ``after`` (name -> relation) that exists
     after the build; ``rows_before`` None: not counted (no previous build known), and
     then ``existed`` (the tables before the build, None: not known) tells a new table
-    (built from all history) from one that was kept (unknown).
+    (built from all history) from one that was kept (unknown). ``stamps_before`` /
+    ``stamps_after``: the ``_history_vars`` of the models that store them
+    (:func:`history_stamps`); an incremental run whose stamps changed recomputed every
+    day (``vars_changed``).
 
     >>> [i.mode for i in increments({"a": "s.a", "b": "s.b"}, None, {"s.a": 5, "s.b": 7},
     ...                              full_refresh=False, existed={"s.b"})]
@@ -169,6 +244,9 @@ def increments(
             mode=mode(relation),
             rows_before=None if rows_before is None else rows_before.get(relation),
             rows_after=rows_after[relation],
+            vars_changed=mode(relation) == "incremental"
+            and bool((stamps_before or {}).get(relation))
+            and (stamps_before or {}).get(relation) != (stamps_after or {}).get(relation),
         )
         for name, relation in sorted(after.items())
         if relation in rows_after
@@ -195,5 +273,7 @@ def render(items: Iterable[Increment]) -> str:
             rows = f"{i.rows_after:,} rows (new)"
         else:
             rows = f"{i.rows_before:,} → {i.rows_after:,} rows ({i.added:+,})"
+        if i.vars_changed:
+            rows += ", every day recomputed: a var its history depends on changed"
         lines.append(f"  {i.model:<{width}}  {i.mode:<12}  {rows}")
     return "\n".join(lines)

@@ -392,6 +392,7 @@ def test_incremental_staging_equals_a_full_refresh(world: World) -> None:
             f"incremental {raw_events:,} → {raw_events:,} rows (+0)"
         )
         assert "incremental models: 5 ran incrementally, 0 built from all history" in world.said
+        assert "recomputed" not in world.said
 
     # 4. two more days; the orphan's learner arrives
     world.generate(end=D + timedelta(days=3), append=True)
@@ -429,8 +430,14 @@ def test_incremental_staging_equals_a_full_refresh(world: World) -> None:
     )
     before = world.query(summed)
     world.build(dbt_args=half_life)
-    assert world.increment("int_learner_course_days_summarized").startswith("incremental")
+    said = world.increment("int_learner_course_days_summarized")
+    # its row count alone (+0) would hide that every day was summed again: the line says it
+    assert said.startswith("incremental") and said.endswith(
+        "every day recomputed: a var its history depends on changed"
+    ), said
     assert world.query(summed) != before
+    world.build(dbt_args=half_life)  # the same vars again: only what changed
+    assert "recomputed" not in world.increment("int_learner_course_days_summarized")
     _compare_with_a_full_refresh(world, dbt_args=half_life)
 
     # a table built before its model was incremental: a clear error, not a missing column
@@ -526,3 +533,21 @@ def test_a_first_build_says_which_tables_it_created(tmp_path: Path) -> None:
         "  created  full          3 rows (new)",
         "  kept     unknown       4 rows",
     ]
+
+
+def test_the_history_stamps_and_row_counts_are_read_on_each_engine(warehouse) -> None:
+    """What `dataproducts build` reads before and after dbt to say what each incremental
+    model did, on DuckDB and PostgreSQL (Spark: the session's Spark build reads the row
+    counts): the row counts, and the vars stamps of the models that store them."""
+    from dataproducts_pipeline.increments import count_rows, history_relations, history_stamps
+
+    source = warehouse.path if warehouse.engine == "duckdb" else warehouse.dsn
+    target = "dev" if warehouse.engine == "duckdb" else "postgres"
+    relation = "intermediate.int_learner_course_days_summarized"
+    assert history_relations(warehouse.dbt.target_path) == [relation]
+    stamps = history_stamps(target, source, [relation, "intermediate.no_such_table"])
+    expected = warehouse.query(f"select distinct _history_vars from {relation}")
+    assert stamps == {relation: frozenset(int(v) for v in expected.iloc[:, 0])}
+    assert len(stamps[relation]) == 1  # one set of vars: one stamp
+    rows = count_rows(target, source, [relation, "staging.no_such_table"])
+    assert rows == {relation: int(warehouse.scalar(f"select count(*) from {relation}"))}
