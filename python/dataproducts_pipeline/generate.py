@@ -97,13 +97,23 @@ Experiments (registry: ``seeds/experiments``; allocation: ``allocator``, by defa
     - ``exp_completion_nudge``: in the treatment, the drop-out hazard of enrollments
       started after the exposure (and before the experiment ends) is multiplied by 0.55,
       so the share of exposed learners completing a course after exposure rises by about
-      +20% (relative; +15-25% depending on sizes and seed). The report holds the *true* rates
-      of both potential outcomes for all exposed learners (same random numbers), for each
-      completion metric as it defines its outcome (``course_completion``: within its
-      window after the exposure; ``course_completion_to_date``: at any time up to the
-      end): ``planted["nudge_truth"]["by_metric"]``, printed by the summary.
+      +20% (relative; +15-25% depending on sizes and seed). The report holds the *true*
+      values of both potential outcomes over all exposed learners (nobody nudged, every
+      enrollment after the exposure nudged; same random numbers) for each metric of seed
+      metric_definitions whose events follow from the items an enrollment completes
+      (items, quizzes, completions, unenrollments), as the metric defines its value
+      (``course_completion``: within its window after the exposure;
+      ``course_completion_to_date``: at any time up to the end):
+      ``planted["nudge_truth"]["by_metric"]``, printed by the summary. The writer expands
+      both worlds into events with the real events' SQL and computes each metric from
+      its definition. Not followed: the next course of a specialization that a
+      completion leads to (a second-order effect on items and enrollments), so no truth
+      is stated for ``enrollments``.
     - ``exp_aa_homepage`` and ``exp_syllabus_layout`` (three variants, weights
       0.5/0.25/0.25): no effect.
+    - ``planted["true_relative_lift"]``: per experiment, the true relative lift of each
+      metric: the nudge's above, and 0 on every metric for the experiments without an
+      effect (the slow validity check judges the intervals on these).
     - ``exp_srm_checkout``: every exposure of 20% of the treatment learners is lost from
       the log → sample-ratio mismatch (treatment share ≈ 0.44; flagged from `small` up).
 Coaching (catalog: the active rows of ``seeds/coaching/coaching_messages.csv``)
@@ -273,27 +283,19 @@ def _parse_ts(value: str) -> datetime:
     return datetime.fromisoformat(value.strip())
 
 
-def _completion_metrics(seeds_dir: Path) -> dict[str, float | None]:
-    """The metrics of seed metric_definitions that the nudge moves by construction — the
-    share of learners with a course_complete after their exposure — and their windows
-    (days; None when open-ended): the planted truth is reported for each definition."""
+def _metric_definitions(seeds_dir: Path) -> list[dict[str, str]]:
+    """The rows of seed metric_definitions: the planted truth is reported for each metric
+    the nudge moves, as the metric defines its value (window included)."""
     import csv
 
     path = seeds_dir / "experiments" / "metric_definitions.csv"
     try:
         with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
+            return list(csv.DictReader(f))
     except FileNotFoundError as exc:
         raise ConfigurationError(
             f"metric definitions seed not found: {path}. Run from a checkout of the repository."
         ) from exc
-    return {
-        r["metric_id"]: float(r["window_days"]) if r["window_days"].strip() else None
-        for r in rows
-        if r["metric_type"] == "proportion"
-        and r["numerator_event_type"] == "course_complete"
-        and r["numerator_aggregation"] == "any"
-    }
 
 
 def _coaching_catalog(seeds_dir: Path) -> dict[str, np.ndarray]:
@@ -417,7 +419,7 @@ def generate(
     allocate = allocator or _default_allocator
     registry = Registry.from_seeds()
     msgs = _coaching_catalog(SEEDS_DIR)
-    truth_windows = _completion_metrics(SEEDS_DIR)
+    metrics = _metric_definitions(SEEDS_DIR)
 
     with tempfile.TemporaryDirectory(prefix="dataproducts-generate-") as tmp:
         con = duckdb.connect(str(Path(tmp) / "world.duckdb"))
@@ -526,10 +528,10 @@ def generate(
                     res = simulate_chunk(
                         people, cat, sampler, experiments, allocate,
                         _holdout(con, people.ids), msgs, world.seed, chunk, times, PLANTED,
-                        clock.day_offset, truth_windows,
+                        clock.day_offset,
                     )  # fmt: skip
-                    writer.write_chunk(res, msgs, chunk)
-                    for k, v in res.facts.items():
+                    truth = writer.write_chunk(res, msgs, chunk, metrics, end_us)
+                    for k, v in (res.facts | truth).items():
                         facts[k] = facts.get(k, 0.0) + v
                     bar.update(n)
             writer.finish()
@@ -570,7 +572,7 @@ def generate(
         start=world.start,
         since=since,
         planted={
-            **_planted_facts(facts, experiments, msgs),
+            **_planted_facts(facts, experiments, msgs, [m["metric_id"] for m in metrics]),
             "experiments_outside_window": sorted(outside),
         },
         seconds=time.perf_counter() - started,
@@ -631,7 +633,10 @@ def _deliver_duckdb(con: duckdb.DuckDBPyConnection, where: str, entry: Entry) ->
 
 
 def _planted_facts(
-    facts: dict[str, float], experiments: list[ExperimentWindow], msgs: dict[str, Any]
+    facts: dict[str, float],
+    experiments: list[ExperimentWindow],
+    msgs: dict[str, Any],
+    metric_ids: list[str],
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"experiments": {}}
     for x in experiments:
@@ -658,19 +663,36 @@ def _planted_facts(
             "treatment_rate": t,
             "relative_lift": t / c - 1 if c else float("nan"),
         }
-        # the same potential outcomes as each completion metric defines its outcome
+        # each metric the nudge moves, as the metric defines its value: from the events
+        # of both potential worlds (DuckWriter._true_effects)
         by_metric = {}
-        for key in facts:
-            if key.startswith("nudge_y_control:"):
-                metric = key.split(":", 1)[1]
-                c = facts[key] / exposed
-                t = facts[f"nudge_y_treatment:{metric}"] / exposed
+        for key in sorted(facts):
+            if key.startswith("truth:") and key.endswith(":0:numerator"):
+                metric = key.split(":")[1]
+                rates = [
+                    facts[f"truth:{metric}:{w}:numerator"] / facts[f"truth:{metric}:{w}:denominator"]
+                    if facts[f"truth:{metric}:{w}:denominator"] else float("nan")
+                    for w in (0, 1)
+                ]  # fmt: skip
                 by_metric[metric] = {
-                    "control_rate": c,
-                    "treatment_rate": t,
-                    "relative_lift": t / c - 1 if c else float("nan"),
+                    "control_rate": rates[0],
+                    "treatment_rate": rates[1],
+                    "relative_lift": rates[1] / rates[0] - 1 if rates[0] else float("nan"),
+                    "absolute_difference": rates[1] - rates[0],
                 }
         out["nudge_truth"]["by_metric"] = by_metric
+    # the true relative lift of every (experiment, metric) the generator knows: the
+    # nudge's for the metrics it moves, and none (0) for the experiments without an
+    # effect, on every metric
+    nudge = out.get("nudge_truth", {}).get("by_metric", {})
+    out["true_relative_lift"] = {
+        x.experiment.experiment_id: (
+            {m: v["relative_lift"] for m, v in nudge.items()}
+            if x.experiment.experiment_id == PLANTED.nudge_experiment
+            else dict.fromkeys(metric_ids, 0.0)
+        )
+        for x in experiments
+    }
     out["coaching"] = {
         "helpful_rate": {
             f"{m}:{v}": float(h)

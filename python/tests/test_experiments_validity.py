@@ -13,9 +13,11 @@ and pushed through the real dbt models on DuckDB.
   and the always-valid confidence sequence. At seed 11: 0.935 / 0.940 plain, 0.955 /
   0.950 CUPED, 1.000 / 1.000 sequential (items completed / enrollments); the sequences
   are conservative by design, valid at every look.
-- The truth the generator reports for its planted nudge (per completion metric, as the
-  metric defines its outcome) must be covered by the same intervals in at least 93% of
-  100 generator seeds (test_the_generators_planted_truth_is_covered_over_seeds).
+- The truth the generator reports for each of its experiments and metrics (the nudge's
+  effect on every metric it moves, as the metric defines its value; 0 for the experiments
+  without an effect) must be covered by the same intervals in at least 93% of the rows
+  of each metric over 100 generator seeds
+  (test_the_generators_planted_truth_is_covered_over_seeds).
 """
 
 from __future__ import annotations
@@ -91,13 +93,21 @@ def test_the_generators_planted_truth_is_covered_over_seeds(tmp_path):
     """The truth the generator reports is the truth the intervals are judged on (issue 17).
 
     For each of 100 seeds the generator writes a small platform (6,000 learners, 150
-    days, as test_generate's ``medium_ish``) and reports the nudge experiment's true
-    effect for each completion metric, from its potential outcomes over the exposed
-    learners as that metric defines its outcome (window included). The experiments
-    models are built on it; the 95% interval of each metric's decision effect (the
-    relative lift, CUPED-adjusted) and its confidence sequence must cover the reported
-    truth in at least 93% of the seeds. Seeds 1-100 (2026-12-07, 23 min): fixed 0.98
-    (course_completion) and 0.97 (course_completion_to_date), sequential 1.00 and 1.00."""
+    days, as test_generate's ``medium_ish``) and reports the true relative lift of every
+    planted experiment on every metric it knows it for: the nudge's, from its potential
+    outcomes over the exposed learners as each metric defines its value (window
+    included), for the five metrics whose events follow from the items completed; 0 for
+    the three experiments without an effect, on all six metrics. The experiments models
+    are built on it; the 95% interval of each row's decision effect (the relative lift,
+    CUPED-adjusted where applied) and its confidence sequence must cover the reported
+    truth in at least 93% of the rows of each metric, for the nudge (100 rows a metric)
+    and for the experiments without an effect (400: one A/A, the SRM one, two variants
+    of the syllabus one). Seeds 1-100 (2026-12-07, 23.5 min), fixed interval: nudge
+    0.95-0.99 by metric (course_completion 0.98, items_completed 0.95, unenroll_rate
+    0.95), no effect 0.94-0.97; the sequences pass the same bound. The nudge's estimates
+    of items_completed and unenroll_rate sit 1.7 and 2.6 points of lift above the truth
+    on average (error sd 4 and 7 points): the next course a nudged completion leads to,
+    which the potential outcomes do not follow (see dataproducts_pipeline.generate)."""
     from dataproducts_pipeline.generate import generate
 
     rows = []
@@ -107,7 +117,8 @@ def test_the_generators_planted_truth_is_covered_over_seeds(tmp_path):
             "small", learners=6000, courses=150, days=150, seed=seed, duckdb_path=path,
             progress=False,
         )  # fmt: skip
-        truth = report.planted["nudge_truth"]
+        truth = report.planted["true_relative_lift"]
+        nudge = report.planted["nudge_truth"]["experiment_id"]
         runner = DbtRunner({"DATAPRODUCTS_DUCKDB": str(path)}, "dev", tmp_path / "target")
         runner.run(
             "build", "--select", "+experiment_results", "--resource-type", "seed",
@@ -116,28 +127,35 @@ def test_the_generators_planted_truth_is_covered_over_seeds(tmp_path):
         import duckdb
 
         with duckdb.connect(str(path), read_only=True) as con:
-            got = con.execute(
-                "select * from marts.experiment_results where experiment_id = ?",
-                [truth["experiment_id"]],
-            ).df()
-        for metric, values in truth["by_metric"].items():
-            row = got[got.metric_id == metric].iloc[0]
-            lift = values["relative_lift"]
+            got = con.execute("select * from marts.experiment_results").df()
+        for row in got.itertuples():
+            lift = truth.get(row.experiment_id, {}).get(row.metric_id)
+            if lift is None:
+                continue
             cuped = "cuped_" if row.is_cuped_applied else ""
+            lower = getattr(row, f"{cuped}relative_lift_ci_lower")
+            upper = getattr(row, f"{cuped}relative_lift_ci_upper")
             rows.append(
                 {
                     "seed": seed,
-                    "metric_id": metric,
-                    "fixed": row[f"{cuped}relative_lift_ci_lower"]
-                    <= lift
-                    <= row[f"{cuped}relative_lift_ci_upper"],
+                    "effect": "nudge" if row.experiment_id == nudge else "none",
+                    "metric_id": row.metric_id,
+                    "fixed": lower <= lift <= upper,
                     "sequential": row.sequential_relative_lift_ci_lower
                     <= lift
                     <= row.sequential_relative_lift_ci_upper,
+                    "error": getattr(row, f"{cuped}relative_lift") - lift,
                 }
             )
         path.unlink()
-    coverage = pd.DataFrame(rows).groupby("metric_id")[["fixed", "sequential"]].mean()
-    print(f"coverage of the generator's truth over {len(TRUTH_SEEDS)} seeds:\n{coverage}")
-    assert len(coverage) >= 2
-    assert (coverage >= 0.93).all().all(), coverage
+    table = pd.DataFrame(rows)
+    coverage = table.groupby(["effect", "metric_id"]).agg(
+        rows=("fixed", "size"), fixed=("fixed", "mean"), sequential=("sequential", "mean"),
+        mean_error=("error", "mean"), error_sd=("error", "std"),
+    )  # fmt: skip
+    print(
+        f"coverage of the generator's truth over {len(TRUTH_SEEDS)} seeds:\n{coverage.to_string()}"
+    )
+    assert set(coverage.loc["nudge"].index) >= {"course_completion", "items_completed"}
+    assert (coverage.loc["none", "rows"] == 4 * len(TRUTH_SEEDS)).all()
+    assert (coverage[["fixed", "sequential"]] >= 0.93).all().all(), coverage

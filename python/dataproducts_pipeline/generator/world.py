@@ -21,6 +21,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -363,6 +364,10 @@ class ChunkResult:
     responses: dict[str, np.ndarray]
     goals: dict[str, np.ndarray]
     facts: dict[str, float]
+    #: The nudge's potential outcomes, per engagement (see ``simulate_chunk``) and the
+    #: learner's first exposure to it (``nudge_exposed_at``, inf when never): the writer
+    #: turns them into each metric's true effect. Empty without a nudge experiment.
+    counterfactual: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _variant_codes(experiment: Experiment, names: np.ndarray) -> np.ndarray:
@@ -384,6 +389,37 @@ def _k_items(u: np.ndarray, h: np.ndarray, n: np.ndarray) -> np.ndarray:
     return np.minimum(k, n).astype(np.int64)
 
 
+def _progress(
+    k: np.ndarray,
+    *,
+    enrolled: np.ndarray,
+    n_items: np.ndarray,
+    u_next: np.ndarray,
+    course: np.ndarray,
+    module: np.ndarray,
+    position: np.ndarray,
+    starts: np.ndarray,
+    block: np.ndarray,
+    t_enroll: np.ndarray,
+    pace: np.ndarray,
+    u_unenroll: np.ndarray,
+    u_gap: np.ndarray,
+    horizon: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What k items completed lead to, with one round's random numbers: the items touched,
+    the time of the last activity and of the unenrollment (nan when none). The realized
+    world and both potential outcomes of the nudge use it."""
+    rows = np.arange(len(k))
+    touched = np.where(k < n_items, k + (u_next < 0.6), n_items)
+    touched[~enrolled] = 0
+    mod_t = module[course, touched]
+    pos_t = position[course, touched]
+    last = np.where(touched > 0, starts[rows, np.maximum(mod_t - 1, 0)] + pos_t * block, t_enroll)
+    unenroll_at = last + HOUR + pace * u_gap
+    gone = enrolled & (k < n_items) & (u_unenroll < 0.2) & (unenroll_at < horizon)
+    return touched, last, np.where(gone, unenroll_at, np.nan)
+
+
 def simulate_chunk(
     people: Learners,
     cat: Catalog,
@@ -397,15 +433,14 @@ def simulate_chunk(
     times: Times,
     planted: Planted,
     day_offset: float = 0.0,
-    truth_windows: dict[str, float | None] | None = None,
 ) -> ChunkResult:
     """Simulates the activity of one chunk of learners (see the module docstring of
     ``dataproducts_pipeline.generate`` for the planted structure).
 
     The rows do not depend on ``times.end``; only the planted facts (what tests can
-    recover from the data) count what happened before it. ``truth_windows``: the course
-    completion metrics whose true nudge effect to count (metric id -> its window in days
-    after the exposure, None for open-ended), see ``_nudge_truth``."""
+    recover from the data) count what happened before it. The nudge's potential outcomes
+    per engagement go to ``ChunkResult.counterfactual`` (the writer computes each
+    metric's true effect from them); ``_nudge_truth`` counts the completions."""
     span, horizon, end = times.span, times.horizon, times.end
     r = rng_for(seed, "activity", chunk)
     n = len(people.ids)
@@ -530,15 +565,30 @@ def simulate_chunk(
         completed = enrolled & (k_done == n_items) & (complete_at < horizon)
         complete_control = enrolled & (k_control == n_items) & (complete_at < horizon)
         complete_treated = enrolled & (k_treated == n_items) & (complete_at < horizon)
-        touched = np.where(k_done < n_items, k_done + (u_next < 0.6), n_items)
-        touched[~enrolled] = 0
-        mod_t = cat.ord_module[c, touched]
-        pos_t = cat.ord_position[c, touched]
-        last_activity = np.where(
-            touched > 0, starts[rows, np.maximum(mod_t - 1, 0)] + pos_t * block, t_enroll
-        )
-        unenroll_at = last_activity + HOUR + pace * u_unenroll_gap
-        unenrolled = enrolled & (k_done < n_items) & (u_unenroll < 0.2) & (unenroll_at < horizon)
+
+        progress = partial(
+            _progress, enrolled=enrolled, n_items=n_items, u_next=u_next,
+            course=c, module=cat.ord_module, position=cat.ord_position, starts=starts,
+            block=block, t_enroll=t_enroll, pace=pace, u_unenroll=u_unenroll,
+            u_gap=u_unenroll_gap, horizon=horizon,
+        )  # fmt: skip
+        touched, last_activity, t_unenroll = progress(k_done)
+        cf: dict[str, np.ndarray] = {}
+        if nudge is not None:
+            # potential outcomes: nobody (cf0) or every enrollment after the exposure
+            # (cf1) nudged, with the same random numbers as the realized world
+            for world, k_world, done in (
+                ("cf0", k_control, complete_control),
+                (
+                    "cf1",
+                    np.where(post, k_treated, k_control),
+                    np.where(post, complete_treated, complete_control),
+                ),
+            ):
+                k_world = np.where(enrolled, k_world, 0)
+                cf[f"{world}_k"] = k_world
+                cf[f"{world}_touched"], _, cf[f"{world}_t_unenroll"] = progress(k_world)
+                cf[f"{world}_t_complete"] = np.where(done, complete_at, np.nan)
 
         rounds.append(
             {
@@ -556,7 +606,7 @@ def simulate_chunk(
                     np.arange(MAX_MODULES)[None, :] < last_module[:, None], starts, np.nan
                 ),
                 "t_complete": np.where(completed, complete_at, np.nan),
-                "t_unenroll": np.where(unenrolled, unenroll_at, np.nan),
+                "t_unenroll": t_unenroll,
                 "last_activity": np.where(
                     completed, complete_at, np.minimum(last_activity, horizon)
                 ),
@@ -565,6 +615,7 @@ def simulate_chunk(
                 "complete_control": complete_control,
                 "complete_treated": complete_treated,
                 "post_nudge": post,
+                **cf,
             }
         )
 
@@ -586,9 +637,7 @@ def simulate_chunk(
     eng = {key: np.concatenate([rd[key] for rd in rounds]) for key in rounds[0]} if rounds else {}
     if not eng:
         eng = _empty_engagements()
-    facts = _nudge_truth(
-        eng, exp_time[nudge] if nudge is not None else None, end, truth_windows or {}
-    )
+    facts = _nudge_truth(eng, exp_time[nudge] if nudge is not None else None, end)
     exposures = _exposures(people, eng, experiments, exp_time, variant, seed, chunk, planted, end)
     facts.update(exposures.pop("_facts"))  # type: ignore[arg-type]
     deliveries, responses = _coaching(eng, holdout, coaching_catalog, seed, chunk, horizon, planted)
@@ -601,7 +650,10 @@ def simulate_chunk(
     )  # fmt: skip
     for key in ("complete_at", "complete_control", "complete_treated", "post_nudge"):
         eng.pop(key)
-    return ChunkResult(people, eng, exposures, deliveries, responses, goals, facts)
+    counterfactual = {key: eng.pop(key) for key in list(eng) if key.startswith("cf")}
+    if nudge is not None:
+        counterfactual["nudge_exposed_at"] = exp_time[nudge]
+    return ChunkResult(people, eng, exposures, deliveries, responses, goals, facts, counterfactual)
 
 
 def _empty_engagements() -> dict[str, np.ndarray]:
@@ -617,21 +669,18 @@ def _empty_engagements() -> dict[str, np.ndarray]:
 
 
 def _nudge_truth(
-    eng: dict[str, np.ndarray],
-    exposed_at: np.ndarray | None,
-    end: float,
-    windows: dict[str, float | None],
+    eng: dict[str, np.ndarray], exposed_at: np.ndarray | None, end: float
 ) -> dict[str, float]:
-    """Potential outcomes of the nudge for every exposed learner of this chunk.
+    """Potential outcomes of the nudge for every exposed learner of this chunk, counted
+    here in numpy (the writer counts them again, per metric, from the events of both
+    worlds; the two must agree on completion to date).
 
-    Outcome: the learner has a course_complete at or after their exposure (and, for a
-    metric with a window, before the exposure + that many days: the metric's own
-    definition). Enrollments started before the exposure complete identically in both
+    Outcome: the learner has a course_complete at or after their exposure (and before
+    ``end``). Enrollments started before the exposure complete identically in both
     worlds; enrollments started after it (inside the experiment) complete under the
     control or the treated hazard, drawn with the same uniform (common random numbers).
     Counted as the data ending at ``end`` shows them: exposures and completions before
-    it. Keys: ``nudge_y_control`` / ``nudge_y_treatment`` (open-ended) and, per metric of
-    ``windows``, ``nudge_y_control:<metric>`` / ``nudge_y_treatment:<metric>``."""
+    it. Keys: ``nudge_exposed``, ``nudge_y_control``, ``nudge_y_treatment``."""
     if exposed_at is None:
         return {}
     learner = eng["learner"]
@@ -639,19 +688,16 @@ def _nudge_truth(
     realized_pre = eng["complete_control"] & ~eng["post_nudge"]
     control = realized_pre | (eng["post_nudge"] & eng["complete_control"])
     treated = realized_pre | (eng["post_nudge"] & eng["complete_treated"])
-    out = {"nudge_exposed": float(exposed.sum())}
-    for suffix, days in [("", None), *((f":{m}", d) for m, d in windows.items())]:
-        until = np.full(len(learner), end)
-        if days is not None:
-            until = np.minimum(until, exposed_at[learner] + days * DAY)
-        after = (eng["complete_at"] >= exposed_at[learner]) & (eng["complete_at"] < until)
-        y0 = np.zeros(len(exposed_at), dtype=bool)
-        y1 = np.zeros(len(exposed_at), dtype=bool)
-        y0[learner[after & control]] = True
-        y1[learner[after & treated]] = True
-        out[f"nudge_y_control{suffix}"] = float((y0 & exposed).sum())
-        out[f"nudge_y_treatment{suffix}"] = float((y1 & exposed).sum())
-    return out
+    after = (eng["complete_at"] >= exposed_at[learner]) & (eng["complete_at"] < end)
+    y0 = np.zeros(len(exposed_at), dtype=bool)
+    y1 = np.zeros(len(exposed_at), dtype=bool)
+    y0[learner[after & control]] = True
+    y1[learner[after & treated]] = True
+    return {
+        "nudge_exposed": float(exposed.sum()),
+        "nudge_y_control": float((y0 & exposed).sum()),
+        "nudge_y_treatment": float((y1 & exposed).sum()),
+    }
 
 
 def _exposures(

@@ -166,7 +166,17 @@ class DuckWriter:
         )
         self.con.register("_gen_items", self.items)
 
-    def write_chunk(self, res: ChunkResult, msgs: dict[str, np.ndarray], chunk: int) -> None:
+    def write_chunk(
+        self,
+        res: ChunkResult,
+        msgs: dict[str, np.ndarray],
+        chunk: int,
+        metrics: list[dict[str, str]] | None = None,
+        end_us: int | None = None,
+    ) -> dict[str, float]:
+        """Writes one chunk's rows; returns the facts of the nudge's true effect on each
+        metric of ``metrics`` (rows of seed metric_definitions) over the data ending at
+        ``end_us`` (see :meth:`_true_effects`)."""
         clock = self.clock
         r = rng_for(self.seed, "loaded", chunk)
         p = res.learners
@@ -208,9 +218,12 @@ class DuckWriter:
             cols[f"s{m + 1}"] = clock.us_nullable(eng["starts"][:, m])
         self.con.register("_gen_eng", pa.table(cols))
         try:
-            self.con.execute(EVENTS_SQL.format(stride=EVENT_ID_STRIDE, end_us=clock.horizon_us))
+            self.con.execute(
+                EVENTS_SQL.format(eng="_gen_eng", stride=EVENT_ID_STRIDE, end_us=clock.horizon_us)
+            )
         finally:
             self.con.unregister("_gen_eng")
+        facts = self._true_effects(res, cols, metrics or [], end_us) if end_us else {}
 
         x = res.exposures
         n_x = len(x["learner"])
@@ -283,6 +296,111 @@ class DuckWriter:
             },
         )
         self.next_id["goal"] += n_g
+        return facts
+
+    def _true_effects(
+        self,
+        res: ChunkResult,
+        cols: dict[str, pa.Array],
+        metrics: list[dict[str, str]],
+        end_us: int,
+    ) -> dict[str, float]:
+        """The nudge's potential outcomes, as each metric defines its value.
+
+        The learners exposed to the nudge before the data's end are the units. Their
+        engagements are expanded into events twice, by the same SQL as the real events
+        and with the same random numbers (the engagement ids): once as if nobody had
+        been nudged (world 0), once as if every enrollment after the exposure had been
+        (world 1); only the items completed and what follows from them differ. Each
+        metric of ``metrics`` that reads one of ``NUDGE_EVENT_TYPES`` is then computed
+        per unit from its definition (aggregation, window after the first exposure, the
+        data's end) and summed. Facts, per metric and world (0, 1):
+        ``truth:<metric>:<world>:numerator`` / ``:denominator`` (the units, or the sum of
+        the denominator for a ratio metric)."""
+        cf = res.counterfactual
+        moved = [
+            m for m in metrics
+            if m["numerator_event_type"] in NUDGE_EVENT_TYPES
+            or (m["metric_type"] == "ratio" and m["denominator_event_type"] in NUDGE_EVENT_TYPES)
+        ]  # fmt: skip
+        if "cf0_k" not in cf or not moved:
+            return {}
+        clock = self.clock
+        learner_ids = res.learners.ids
+        exposed = np.isfinite(cf["nudge_exposed_at"])
+        exposed_us = clock.us(np.where(exposed, cf["nudge_exposed_at"], 0.0))
+        exposed &= exposed_us < end_us
+        if not exposed.any():
+            return {}
+        facts: dict[str, float] = {}
+        keep = exposed[res.engagements["learner"]]
+        con = self.con
+        con.register(
+            "_gen_cf_units",
+            pa.table({"learner_id": pa.array(learner_ids[exposed]),
+                      "exposed_us": pa.array(exposed_us[exposed])}),
+        )  # fmt: skip
+        con.execute(
+            "create or replace temp table _gen_cf_events (world integer, learner_id bigint, "
+            "item_id bigint, event_type varchar, score double, t_us bigint)"
+        )
+        index = np.flatnonzero(keep)
+        try:
+            for world in (0, 1):
+                world_cols = {name: col.take(pa.array(index)) for name, col in cols.items()}
+                world_cols["k"] = pa.array(cf[f"cf{world}_k"][keep].astype(np.int32))
+                world_cols["touched"] = pa.array(cf[f"cf{world}_touched"][keep].astype(np.int32))
+                world_cols["t_complete"] = clock.us_nullable(cf[f"cf{world}_t_complete"][keep])
+                world_cols["t_unenroll"] = clock.us_nullable(cf[f"cf{world}_t_unenroll"][keep])
+                con.register("_gen_cf_eng", pa.table(world_cols))
+                try:
+                    select = EVENTS_SELECT.format(
+                        eng="_gen_cf_eng", stride=EVENT_ID_STRIDE, end_us=end_us
+                    )
+                    types = ", ".join(f"'{t}'" for t in NUDGE_EVENT_TYPES)
+                    con.execute(
+                        f"insert into _gen_cf_events select {world}, learner_id, item_id, "
+                        f"event_type, score, epoch_us(occurred_at) from ({select}) "
+                        f"where event_type in ({types})"
+                    )
+                finally:
+                    con.unregister("_gen_cf_eng")
+            sides = []
+            for m in moved:
+                window = float(m["window_days"]) if m["window_days"].strip() else None
+                num = _unit_value(m["numerator_aggregation"], m["numerator_event_type"], window)
+                den = "1"
+                if m["metric_type"] == "ratio":
+                    den = _unit_value(
+                        m["denominator_aggregation"], m["denominator_event_type"], window
+                    )
+                sides += [(m["metric_id"], "numerator", num), (m["metric_id"], "denominator", den)]
+            per_unit = ", ".join(f"{sql} as v{i}" for i, (_, _, sql) in enumerate(sides))
+            totals = ", ".join(f"sum(v{i})" for i in range(len(sides)))
+            rows = con.execute(f"""
+                with ev as (
+                    select e.*, u.exposed_us, i.passing_score
+                    from _gen_cf_events as e
+                    inner join _gen_cf_units as u on e.learner_id = u.learner_id
+                    left join _gen_items as i on e.item_id = i.item_id
+                    where e.t_us >= u.exposed_us
+                ),
+                per_unit as (
+                    select w.world, u.learner_id, {per_unit}
+                    from _gen_cf_units as u
+                    cross join (values (0), (1)) as w (world)
+                    left join ev on ev.learner_id = u.learner_id and ev.world = w.world
+                    group by w.world, u.learner_id
+                )
+                select world, {totals} from per_unit group by world
+            """).fetchall()  # fmt: skip
+        finally:
+            con.unregister("_gen_cf_units")
+            con.execute("drop table if exists _gen_cf_events")
+        for world, *values in rows:
+            for (metric, side, _), value in zip(sides, values, strict=True):
+                facts[f"truth:{metric}:{world}:{side}"] = float(value)
+        return facts
 
     def finish(self) -> None:
         self.con.unregister("_gen_items")
@@ -462,10 +580,9 @@ def _corruption(
     raise AssertionError(f"unknown bad-row kind {kind}")  # pragma: no cover
 
 
-EVENTS_SQL = """
-insert into raw.events (event_id, learner_id, course_id, item_id, event_type, score, occurred_at, _loaded_at)
+EVENTS_SELECT = """
 with
-eng as (select * from _gen_eng),
+eng as (select * from {eng}),
 course_level as (
     select eng_id * {stride} + 0 as event_id, learner_id, course_id, 'course_view' as event_type, t_view as t_us from eng
     union all
@@ -552,3 +669,34 @@ select
 from all_events
 where t_us < {end_us}
 """
+
+EVENTS_SQL = (
+    "insert into raw.events (event_id, learner_id, course_id, item_id, event_type, score, "
+    "occurred_at, _loaded_at)" + EVENTS_SELECT
+)
+
+#: The event types whose events the nudge changes in the simulation: all follow from the
+#: items an enrollment completes. It moves enrollments (and course views) only through
+#: the next course of a specialization, which the potential outcomes do not follow, so
+#: no truth is stated for a metric that reads those.
+NUDGE_EVENT_TYPES = ("item_start", "item_complete", "quiz_submit", "course_complete", "unenroll")
+
+#: Engagement columns that differ between the nudge's potential outcomes.
+_WORLD_COLUMNS = ("k", "touched", "t_complete", "t_unenroll")
+
+
+def _unit_value(aggregation: str, event_type: str, window_days: float | None) -> str:
+    """SQL: a unit's value of one side of a metric, over its events ``ev`` after the
+    exposure (written here from the metric's definition, independently of the models)."""
+    inside = f"ev.event_type = '{event_type}'"
+    if window_days is not None:
+        inside += f" and ev.t_us < ev.exposed_us + {int(window_days * 86_400_000_000)}"
+    if aggregation == "any":
+        return f"coalesce(max(case when {inside} then 1 else 0 end), 0)"
+    if aggregation == "count":
+        return f"count(*) filter (where {inside})"
+    if aggregation == "count_passed":
+        return f"count(*) filter (where {inside} and ev.score >= ev.passing_score)"
+    if aggregation == "sum_score":
+        return f"coalesce(sum(ev.score) filter (where {inside}), 0)"
+    raise ValueError(f"unknown aggregation {aggregation!r}")
