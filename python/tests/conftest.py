@@ -5,6 +5,9 @@
 - ``postgres_build``: the same build on a fresh database of that server.
 - ``spark_server``: a local Spark Thrift server (``dataproducts_pipeline.spark_server``),
   started once per session by the first test that needs it.
+- ``spark_build``: generate and ``dataproducts build --target spark`` on that server;
+  started in the background with the session when a selected test needs it, so the
+  minutes it spends waiting on the JVM overlap the other engines' tests.
 - ``warehouse``: parametrized over both, so a test written once runs on both engines.
 """
 
@@ -155,13 +158,123 @@ def postgres_server() -> Iterator[PostgresServer]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def spark_server() -> Iterator[SparkServer]:
-    """One Spark JVM for the whole session: local[2], 2 shuffle partitions, 2g of driver
-    memory; stopped with the session (and by its watchdog on any other exit path)."""
+def _start_spark() -> SparkServer:
+    """One Spark JVM: local[2], 2 shuffle partitions, 2g of driver memory."""
     from dataproducts_pipeline.spark_server import start_server as start_spark
 
-    server = start_spark(cores=2, shuffle_partitions=2, driver_memory="2g")
+    return start_spark(cores=2, shuffle_partitions=2, driver_memory="2g")
+
+
+class _SparkBuildInBackground:
+    """The session's Spark build (``spark_build``), started with the session instead of
+    when its first test comes: generate and ``dataproducts build --target spark`` take
+    minutes, spent mostly waiting on the JVM, while the DuckDB and PostgreSQL tests run
+    beside them. Every test that touches the Spark server waits for the build to end
+    (``spark_server``), so nothing else ever runs on the server during it."""
+
+    def __init__(self, server: SparkServer, root: Path) -> None:
+        self.server = server
+        self.root = root
+        self.env = {k: v for k, v in os.environ.items() if k not in _ISOLATE}
+        self.env.update(server.env)
+        self.env.update(
+            {
+                "DATAPRODUCTS_SPARK_RAW_DIR": str(root / "spark_raw"),
+                "DATAPRODUCTS_DUCKDB": str(root / "warehouse.duckdb"),
+                "DATAPRODUCTS_PUBLISHED_DIR": str(root / "published"),
+                "DBT_PROFILES_DIR": str(REPO),
+                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            }
+        )
+        self.report: Any = None
+        self.proc: subprocess.CompletedProcess | None = None
+        self.error: BaseException | None = None
+        self._popen: subprocess.Popen | None = None
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="spark-build", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from dataproducts_pipeline.generate import generate
+
+        try:
+            self.report = generate(
+                target="spark",
+                spark_server={"host": self.server.host, "port": self.server.port},
+                spark_raw_dir=self.root / "spark_raw",
+                progress=False,
+                **TINY,
+            )
+            if self._stopping:
+                return
+            cli = Path(sys.executable).parent / "dataproducts"
+            args = [str(cli), "build", "--target", "spark", "--target-path"]
+            self._popen = subprocess.Popen(
+                [*args, str(self.root / "target")],
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=REPO,
+            )
+            out, err = self._popen.communicate()
+            self.proc = subprocess.CompletedProcess(
+                self._popen.args, self._popen.returncode, out, err
+            )
+        except BaseException as exc:  # raised again by result()
+            self.error = exc
+
+    def wait(self) -> None:
+        """Until the build has ended (whatever its outcome)."""
+        self._thread.join()
+
+    def result(self) -> tuple[Any, subprocess.CompletedProcess]:
+        self.wait()
+        if self.error is not None:
+            raise self.error
+        assert self.proc is not None
+        return self.report, self.proc
+
+    def stop(self) -> None:
+        """End of the session (or an interruption): a build still running is stopped as
+        a user's Ctrl-C would (SIGTERM: dataproducts build stops dbt), then awaited."""
+        self._stopping = True
+        if self._popen is not None and self._popen.poll() is None:
+            self._popen.terminate()
+        self._thread.join(timeout=120)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _spark_in_background(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[_SparkBuildInBackground | None]:
+    """Starts the Spark server and the session's Spark build before the first test, when
+    a selected test needs the build (see ``_SparkBuildInBackground``)."""
+    if not any("spark_build" in item.fixturenames for item in request.session.items):
+        yield None
+        return
+    server = _start_spark()
+    try:
+        build = _SparkBuildInBackground(server, tmp_path_factory.mktemp("spark_build"))
+        try:
+            yield build
+        finally:
+            build.stop()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_server(_spark_in_background: _SparkBuildInBackground | None) -> Iterator[SparkServer]:
+    """One Spark JVM for the whole session: local[2], 2 shuffle partitions, 2g of driver
+    memory; stopped with the session (and by its watchdog on any other exit path). When
+    the session builds the project on Spark, the server that build runs on, once the
+    build has ended."""
+    if _spark_in_background is not None:
+        _spark_in_background.wait()
+        yield _spark_in_background.server
+        return
+    server = _start_spark()
     try:
         yield server
     finally:
@@ -236,36 +349,12 @@ _PROTECTED_MARTS = ("coaching_impact",)
 
 
 @pytest.fixture(scope="session")
-def spark_build(spark_server: SparkServer, tmp_path_factory: pytest.TempPathFactory) -> SparkBuild:
-    from dataproducts_pipeline.generate import generate
-
-    root = tmp_path_factory.mktemp("spark_build")
-    env = {k: v for k, v in os.environ.items() if k not in _ISOLATE}
-    env.update(spark_server.env)
-    env.update(
-        {
-            "DATAPRODUCTS_SPARK_RAW_DIR": str(root / "spark_raw"),
-            "DATAPRODUCTS_DUCKDB": str(root / "warehouse.duckdb"),
-            "DATAPRODUCTS_PUBLISHED_DIR": str(root / "published"),
-            "DBT_PROFILES_DIR": str(REPO),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        }
-    )
-    report = generate(
-        target="spark",
-        spark_server={"host": spark_server.host, "port": spark_server.port},
-        spark_raw_dir=root / "spark_raw",
-        progress=False,
-        **TINY,
-    )
-    cli = Path(sys.executable).parent / "dataproducts"
-    proc = subprocess.run(
-        [str(cli), "build", "--target", "spark", "--target-path", str(root / "target")],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
+def spark_build(
+    spark_server: SparkServer, _spark_in_background: _SparkBuildInBackground | None
+) -> SparkBuild:
+    assert _spark_in_background is not None  # started for every session that needs it
+    report, proc = _spark_in_background.result()
+    root = _spark_in_background.root
     if proc.returncode != 0:
         raise AssertionError(
             f"dataproducts build --target spark failed (exit {proc.returncode}):\n"
