@@ -335,17 +335,17 @@ class DuckWriter:
         facts: dict[str, float] = {}
         keep = exposed[res.engagements["learner"]]
         con = self.con
-        con.register(
-            "_gen_cf_units",
-            pa.table({"learner_id": pa.array(learner_ids[exposed]),
-                      "exposed_us": pa.array(exposed_us[exposed])}),
-        )  # fmt: skip
-        con.execute(
-            "create or replace temp table _gen_cf_events (world integer, learner_id bigint, "
-            "item_id bigint, event_type varchar, score double, t_us bigint)"
-        )
         index = np.flatnonzero(keep)
         try:
+            con.register(
+                "_gen_cf_units",
+                pa.table({"learner_id": pa.array(learner_ids[exposed]),
+                          "exposed_us": pa.array(exposed_us[exposed])}),
+            )  # fmt: skip
+            con.execute(
+                "create or replace temp table _gen_cf_events (world integer, learner_id bigint, "
+                "item_id bigint, event_type varchar, score double, t_us bigint)"
+            )
             for world in (0, 1):
                 world_cols = {name: col.take(pa.array(index)) for name, col in cols.items()}
                 world_cols["k"] = pa.array(cf[f"cf{world}_k"][keep].astype(np.int32))
@@ -680,9 +680,6 @@ EVENTS_SQL = (
 #: the next course of a specialization, which the potential outcomes do not follow, so
 #: no truth is stated for a metric that reads those.
 NUDGE_EVENT_TYPES = ("item_start", "item_complete", "quiz_submit", "course_complete", "unenroll")
-
-#: Engagement columns that differ between the nudge's potential outcomes.
-_WORLD_COLUMNS = ("k", "touched", "t_complete", "t_unenroll")
 
 
 def _unit_value(aggregation: str, event_type: str, window_days: float | None) -> str:
