@@ -55,6 +55,14 @@
 {%- endmacro %}
 
 
+{% macro recommendations_sar_kernel_enabled() -%}
+    {%- if target.type == 'spark' -%}
+        {{ return(recommendations_ml_modules_enabled()) }}
+    {%- endif -%}
+    {{ return(recommendations_python_modules_enabled()) }}
+{%- endmacro %}
+
+
 {% macro recommendations_ml_modules_enabled() -%}
     {%- set forced = var('recommendations_python_modules', none) -%}
     {%- if forced is not none -%}

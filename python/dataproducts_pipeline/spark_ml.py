@@ -20,6 +20,14 @@ the work runs in Spark, not in dbt's process.
   worker (``applyInPandas``), the rules and code of the DuckDB model. The workers need
   numpy, pandas, pyarrow and this package (locally the server's workers run the
   virtualenv's Python).
+
+The module recent_activity is blocked the same way (:func:`recent_activity_scored`, the
+body of ``int_recent_activity_recommendations_scored`` on Spark): the learners' affinity
+rows are grouped by (snapshot, block of learner ids) and each block is scored by
+``dataproducts_pipeline.ranking.sar_top_k``, the sparse product DuckDB's model runs,
+against the pruned similarity neighbourhoods sent with the function. The SQL path it
+replaces joined every affinity row with its course's 50 nearest neighbours and summed
+the pairs per (learner, course): about 10⁹ rows at ``large``.
 """
 
 from __future__ import annotations
@@ -224,6 +232,104 @@ def _block_ranker(course_factors: dict[str, tuple[Any, Any]], k: int, version: s
                 "algorithm": "implicit_als",
                 "reason": "Learners like you also took",
                 "model_version": version,
+                "module_rank": top["module_rank"].astype(np.int64),
+                "score": top["score"].astype(np.float64),
+            },
+            columns=columns,
+        )
+
+    return rank_block
+
+
+#: Affinity rows per block of the recent_activity scoring on Spark: one Python worker
+#: scores a block, a chunk of learners at a time (``ranking.sar_top_k``).
+AFFINITY_ROWS_PER_BLOCK = 2_000_000
+
+#: The columns of ``int_recent_activity_recommendations_scored`` (as on DuckDB).
+SAR_SCORED_SCHEMA = (
+    "snapshot_name string, learner_id bigint, course_id bigint, module_rank bigint, score double"
+)
+
+
+def recent_activity_scored(dbt: Any, spark: Any) -> Any:
+    """``int_recent_activity_recommendations_scored`` on Spark: per snapshot, every listed
+    learner's top k courses by the SAR score, the rules and code of the DuckDB model.
+
+    The neighbourhoods (each course's ``max_neighbors`` most similar courses, similarity
+    desc then id, as ``ranking.nearest_neighbours`` orders them) are pruned in Spark and
+    collected: at most courses x max_neighbors rows a snapshot, sent to every worker with
+    the function. The listed learners' affinity rows are grouped by (snapshot, block of
+    learner ids), so each learner's rows are in one block, and each block is scored by
+    :func:`dataproducts_pipeline.ranking.sar_top_k`.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    k = int(dbt.config.get("recommendations_k"))
+    max_neighbors = int(dbt.config.get("max_neighbors"))
+    nearest = Window.partitionBy("snapshot_name", "course_id").orderBy(
+        F.col("similarity").desc(), F.col("similar_course_id").asc()
+    )
+    neighbour_rows = (
+        dbt.ref("int_course_similarities_scored")
+        .select("snapshot_name", "course_id", "similar_course_id", "similarity")
+        .withColumn("neighbour_rank", F.row_number().over(nearest))
+        .filter(F.col("neighbour_rank") <= max_neighbors)
+        .drop("neighbour_rank")
+        .toPandas()
+    )
+    neighbours = {
+        str(name): frame.drop(columns="snapshot_name").reset_index(drop=True)
+        for name, frame in neighbour_rows.groupby("snapshot_name", sort=True)
+    }
+    courses = dbt.ref("stg_raw__courses").filter("is_published").select("course_id")
+    published = courses.toPandas()["course_id"].to_numpy(dtype="int64")
+    listed = dbt.ref("int_recommendation_learners_sampled").select("snapshot_name", "learner_id")
+    affinities = (
+        dbt.ref("int_learner_course_affinities_decayed")
+        .select("snapshot_name", "learner_id", "course_id", "affinity", "is_consumed")
+        .join(listed, ["snapshot_name", "learner_id"])
+    )
+    largest_snapshot = max(
+        (
+            r["n"]
+            for r in affinities.groupBy("snapshot_name").agg(F.count("*").alias("n")).collect()
+        ),
+        default=0,
+    )
+    # at least two blocks, so that every build (the tests' tiny one too) takes the split
+    blocks = max(2, -(-largest_snapshot // AFFINITY_ROWS_PER_BLOCK))
+    return (
+        affinities.withColumn("block", F.pmod(F.col("learner_id"), F.lit(blocks)))
+        .groupBy("snapshot_name", "block")
+        .applyInPandas(_sar_block_ranker(neighbours, published, k), SAR_SCORED_SCHEMA)
+    )
+
+
+def _sar_block_ranker(neighbours: dict[str, Any], published: Any, k: int) -> Any:
+    """The function Spark runs per (snapshot, block): the learners' top k by sar_top_k."""
+
+    def rank_block(affinities: Any) -> Any:
+        import numpy as np
+        import pandas as pd
+
+        from dataproducts_pipeline.ranking import sar_top_k
+
+        columns = [c.split()[0] for c in SAR_SCORED_SCHEMA.split(", ")]
+        if affinities.empty or affinities["snapshot_name"].iloc[0] not in neighbours:
+            return pd.DataFrame({c: [] for c in columns})
+        snapshot_name = affinities["snapshot_name"].iloc[0]
+        top = sar_top_k(
+            affinities[["learner_id", "course_id", "affinity", "is_consumed"]],
+            neighbours[snapshot_name],
+            published,
+            k,
+        )
+        return pd.DataFrame(
+            {
+                "snapshot_name": snapshot_name,
+                "learner_id": top["learner_id"].astype(np.int64),
+                "course_id": top["course_id"].astype(np.int64),
                 "module_rank": top["module_rank"].astype(np.int64),
                 "score": top["score"].astype(np.float64),
             },

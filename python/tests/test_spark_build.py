@@ -27,13 +27,14 @@ from dataproducts.snapshots import SNAPSHOT_FILE, current
 
 pytestmark = pytest.mark.spark
 
-#: The Python kernels that only DuckDB builds (Spark takes their SQL path).
-DUCKDB_ONLY = {"int_course_similarities_computed", "int_recent_activity_recommendations_scored"}
+#: The Python kernel that only DuckDB builds (Spark takes its SQL path).
+DUCKDB_ONLY = {"int_course_similarities_computed"}
 #: The Python models Spark runs through Spark Connect.
 SPARK_PYTHON_MODELS = {
     "int_als_factors_fitted",
     "int_als_recommendations_ranked",
     "int_for_you_models_fitted",
+    "int_recent_activity_recommendations_scored",
 }
 
 
@@ -61,7 +62,7 @@ def test_every_node_builds_and_passes_on_spark(
 
 
 def test_spark_runs_the_models_duckdb_runs(spark_build: SparkBuild, duckdb_build: Build) -> None:
-    """The same models and tests, but for the two DuckDB-only kernels."""
+    """The same models and tests, but for the DuckDB-only similarity kernel."""
 
     def models(manifest: dict[str, Any]) -> set[str]:
         return {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}

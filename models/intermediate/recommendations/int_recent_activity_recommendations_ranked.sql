@@ -7,18 +7,19 @@
     Rows that cannot change a list are dropped before the (learner, course) sum, the
     costly step: neighbours that are unpublished and courses with zero affinity (they
     add 0; a course reached only through them scores 0 and is never listed).
-    Where dbt runs Python models (var recommendations_python_modules, as for als and
-    for_you), the scored and ranked lists come from int_recent_activity_recommendations_scored,
-    the same definition computed as a sparse matrix product; this SQL path is what
-    PostgreSQL runs and what the unit tests check (they switch the var off). On that
-    path this model only adds the constant columns, so it is a view: storing the
-    lists a second time would cost more than reading them through it.
+    Where the kernel runs (macro recommendations_sar_kernel_enabled: DuckDB, and Spark
+    through Spark Connect), the scored and ranked lists come from
+    int_recent_activity_recommendations_scored, the same definition computed as a sparse
+    matrix product; this SQL path is what PostgreSQL runs and what the unit tests check
+    (they switch var recommendations_python_modules off). On the kernel’s path this model
+    only adds the constant columns, so it is a view: storing the lists a second time
+    would cost more than reading them through it.
 -#}
-{{ config(materialized='view' if recommendations_python_modules_enabled() else 'table') }}
+{{ config(materialized='view' if recommendations_sar_kernel_enabled() else 'table') }}
 
 with
 
-{% if recommendations_python_modules_enabled() -%}
+{% if recommendations_sar_kernel_enabled() -%}
     scored as (
 
         select * from {{ ref('int_recent_activity_recommendations_scored') }}

@@ -8,7 +8,9 @@ int_recent_activity_recommendations_ranked (which reads this table where dbt run
 Python models): in SQL the (learner, course) sum is a hash aggregate over every
 affinity x neighbour pair, the costly step of the whole build at scale; here it is
 affinity matrix x similarity matrix, chunk by chunk, with the exact top k of
-dataproducts_pipeline.ranking.sar_top_k. DuckDB only; PostgreSQL uses the SQL path.
+dataproducts_pipeline.ranking.sar_top_k. On Spark: dataproducts_pipeline.spark_ml.recent_activity_scored
+(the same kernel, a block of learners per Python worker, run through Spark Connect);
+PostgreSQL uses the SQL path.
 """
 
 import numpy as np
@@ -23,6 +25,10 @@ from dataproducts_pipeline.ranking import (
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    if dbt.config.get("target_type") == "spark":
+        from dataproducts_pipeline.spark_ml import recent_activity_scored
+
+        return recent_activity_scored(dbt, session)
     k = int(dbt.config.get("recommendations_k"))
     max_neighbors = int(dbt.config.get("max_neighbors"))
 
