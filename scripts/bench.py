@@ -59,7 +59,13 @@ STEPS: list[tuple[str, list[list[str]]]] = [
         ],
     ),
     ("spark at large", [[PY, "scripts/bench_spark.py", "--scale", "large"]]),
-    ("incremental", [[PY, "scripts/bench_incremental.py", "--scale", "medium"]]),
+    (
+        "incremental",
+        [
+            [PY, "scripts/bench_incremental.py", "--scale", "medium"],
+            [PY, "scripts/bench_incremental.py", "--scale", "medium", "--target", "spark"],
+        ],
+    ),
     ("package", [[PY, "scripts/bench_package.py", "--scale", "medium", "--header"]]),
     ("install", [[PY, "scripts/bench_install.py", "--header"]]),
 ]

@@ -122,6 +122,7 @@
 {% macro incremental_day_scope(
     relation, day_sql, key_sql, loaded_at_sql, day_column, count_column, fingerprint_column, history_vars
 ) -%}
+{%- do assert_built_incrementally([day_column, count_column, fingerprint_column, '_history_vars']) -%}
 input_days as (
 
     select
@@ -158,4 +159,27 @@ changed_days as (
         or built_days.max_history_vars <> {{ history_vars_stamp(history_vars) }}
 
 )
+{%- endmacro %}
+
+
+{#-
+    In an incremental run: fails, with what to do, when the table ({{ this }}) lacks a
+    column the increments need (`columns`): it was built before the model was
+    incremental, or before this bookkeeping column existed.
+-#}
+{% macro assert_built_incrementally(columns) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set built = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+        {%- set missing = [] -%}
+        {%- for column in columns if column | lower not in built -%}
+            {%- do missing.append(column) -%}
+        {%- endfor -%}
+        {%- if missing -%}
+            {{ exceptions.raise_compiler_error(
+                this ~ " was built before it was incremental (it has no " ~ missing | join(', ')
+                ~ " column): rebuild it once from all history with `dataproducts build "
+                ~ "--full-refresh` (or dbt's --full-refresh)."
+            ) }}
+        {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}

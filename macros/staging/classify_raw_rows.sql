@@ -40,17 +40,8 @@
     incremental=false
 ) -%}
 {%- set in_scope = incremental and is_incremental() -%}
-{%- if in_scope and execute -%}
-    {%- set built = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
-    {%- if '_loaded_date' not in built -%}
-        {{ exceptions.raise_compiler_error(
-            this ~ " was built before it was incremental (it has no _loaded_date column): "
-            ~ "rebuild it once from all history with `dataproducts build --full-refresh` "
-            ~ "(or dbt's --full-refresh)."
-        ) }}
-    {%- endif -%}
-{%- endif %}
 {%- if in_scope %}
+{%- do assert_built_incrementally(['_loaded_date']) -%}
 {{ incremental_raw_scope(primary_key, rules, lookups, relation) }},
 {%- set relation = 'scoped' -%}
 {%- endif %}

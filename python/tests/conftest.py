@@ -244,13 +244,22 @@ class _SparkBuildInBackground:
         self._thread.join(timeout=120)
 
 
+def _needs_spark_build(item: pytest.Item) -> bool:
+    """Whether a test needs the session's Spark build: it asks for ``spark_build``, or it
+    is a test's Spark parametrization (its fixture asks for the build at run time)."""
+    if "spark_build" in getattr(item, "fixturenames", ()):
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "spark" in callspec.params.values()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _spark_in_background(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[_SparkBuildInBackground | None]:
     """Starts the Spark server and the session's Spark build before the first test, when
     a selected test needs the build (see ``_SparkBuildInBackground``)."""
-    if not any("spark_build" in item.fixturenames for item in request.session.items):
+    if not any(_needs_spark_build(item) for item in request.session.items):
         yield None
         return
     server = _start_spark()
@@ -352,7 +361,10 @@ _PROTECTED_MARTS = ("coaching_impact",)
 def spark_build(
     spark_server: SparkServer, _spark_in_background: _SparkBuildInBackground | None
 ) -> SparkBuild:
-    assert _spark_in_background is not None  # started for every session that needs it
+    assert _spark_in_background is not None, (
+        "the session's Spark build was not started: a test that needs it must ask for "
+        "spark_build, or be parametrized with 'spark' (conftest._needs_spark_build)"
+    )
     report, proc = _spark_in_background.result()
     root = _spark_in_background.root
     if proc.returncode != 0:

@@ -72,17 +72,27 @@ D = datetime(2026, 11, 1)
 WORLD = {**TINY, "seed": 11, "bad_row_rate": 0.05, "progress": False}
 #: What `dbt run --select staging` builds: every raw row's fate, the staged views, the
 #: quarantine.
+#: The incremental intermediate models (built and compared with the staging models).
+INCREMENTAL_INTERMEDIATE = ["int_learner_course_days_summarized", "int_coaching_deliveries_scored"]
 INCREMENTAL = [
     f"base_raw__{t}"
     for t in ("events", "experiment_exposures", "coaching_deliveries", "coaching_responses")
-] + ["int_learner_course_days_summarized"]
-#: The affinities, computed from the daily sums: built and compared too.
-AFFINITIES = ["int_recommendation_snapshots_defined", "int_learner_course_affinities_decayed"]
-#: Relations with floating values (compared to 1e-9, relative), by schema.
-FLOATING = {
+] + INCREMENTAL_INTERMEDIATE
+#: Built with them: the affinities, computed from the daily sums (and compared too), and
+#: the coaching run's time the per-delivery feedback is cut at.
+AFFINITIES = [
+    "int_recommendation_snapshots_defined",
+    "int_learner_course_affinities_decayed",
+    "int_coaching_runs_defined",
+]
+#: The intermediate relations compared, by schema.
+INTERMEDIATE = {
     "int_learner_course_days_summarized": "intermediate",
     "int_learner_course_affinities_decayed": "intermediate",
+    "int_coaching_deliveries_scored": "intermediate",
 }
+#: Relations with floating values (compared to 1e-9, relative).
+FLOATING = {"int_learner_course_days_summarized", "int_learner_course_affinities_decayed"}
 STAGING = sorted(
     [f"base_raw__{t}" for t in RAW_TABLES]
     + [f"stg_raw__{t}" for t in RAW_TABLES]
@@ -113,7 +123,7 @@ class World:
             # table or a view, the same whichever way the increments are built)
             select = "config.materialized:incremental" if self.engine == "spark" else "staging"
             self.dbt.run(
-                "run", "--select", select, *INCREMENTAL[-1:], *AFFINITIES, *args, *dbt_args
+                "run", "--select", select, *INCREMENTAL_INTERMEDIATE, *AFFINITIES, *args, *dbt_args
             )
             return
         proc = subprocess.run(
@@ -125,7 +135,7 @@ class World:
                 str(self.dbt.target_path),
                 *args,
                 # (models only: the tests of staging run in the session's builds)
-                *("--", "--select", "staging", *INCREMENTAL[-1:], *AFFINITIES),
+                *("--", "--select", "staging", *INCREMENTAL_INTERMEDIATE, *AFFINITIES),
                 *("--resource-type", "model", *dbt_args),
             ],
             env=self.cli_env,
@@ -144,11 +154,11 @@ class World:
 
     def staging(self) -> dict[str, Counter]:
         """Every staging relation (on Spark, the incremental ones) and the relations of
-        ``FLOATING``, each as a multiset of rows (values as text: one form on every engine
+        ``INTERMEDIATE``, each as a multiset of rows (values as text: one form on every engine
         and driver; floating values as numbers, see ``_same_rows``)."""
         names = [n for n in STAGING if self.engine != "spark" or n in INCREMENTAL]
         relations = {f"staging.{n}": n for n in names} | {
-            f"{schema}.{n}": n for n, schema in FLOATING.items()
+            f"{schema}.{n}": n for n, schema in INTERMEDIATE.items()
         }
         return {
             name: Counter(
@@ -391,7 +401,7 @@ def test_incremental_staging_equals_a_full_refresh(world: World) -> None:
         assert world.increment("base_raw__events") == (
             f"incremental {raw_events:,} → {raw_events:,} rows (+0)"
         )
-        assert "incremental models: 5 ran incrementally, 0 built from all history" in world.said
+        assert "incremental models: 6 ran incrementally, 0 built from all history" in world.said
         assert "recomputed" not in world.said
 
     # 4. two more days; the orphan's learner arrives
@@ -446,6 +456,15 @@ def test_incremental_staging_equals_a_full_refresh(world: World) -> None:
     assert proc.returncode != 0
     assert "was built before it was incremental" in proc.stdout, proc.stdout[-3000:]
     assert "dataproducts build --full-refresh" in proc.stdout
+    # the same for an incremental aggregate, its bookkeeping column named
+    world.execute(
+        "alter table intermediate.int_coaching_deliveries_scored drop column _inputs_fingerprint"
+    )
+    proc = world.dbt.run("run", "--select", "int_coaching_deliveries_scored", check=False)
+    assert proc.returncode != 0
+    assert "was built before it was incremental (it has no _inputs_fingerprint column)" in (
+        proc.stdout
+    ), proc.stdout[-3000:]
 
     # a raw table that lost a contract column fails an incremental run as it fails a full one
     world.execute("alter table raw.events drop column score")
@@ -463,7 +482,7 @@ def _compare_with_a_full_refresh(world: World, dbt_args: tuple[str, ...] = ()) -
     )
     world.build("--full-refresh", dbt_args=dbt_args)
     if world.cli_env is not None:
-        assert "incremental models: 0 ran incrementally, 5 built from all history" in world.said
+        assert "incremental models: 0 ran incrementally, 6 built from all history" in world.said
     _assert_same(incremental, world.staging())
 
 
