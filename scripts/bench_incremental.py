@@ -36,7 +36,7 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench_spark import _jvm_peak_kib, timed  # timed: wall s, peak RSS KiB, output
+from bench_spark import _jvm_peak_kib, _slowest, timed  # timed: wall s, peak RSS KiB, output
 
 from dataproducts_pipeline.spark_server import start_server
 
@@ -132,8 +132,10 @@ def main() -> int:
             env.update(server.env, DATAPRODUCTS_SPARK_RAW_DIR=str(work / "spark_raw"))
         generate("--scale", args.scale, "--seed", str(args.seed), "--end-date", f"{D}")
         full_wall, full_rss, _ = _gib(build, env)
+        full_slowest = _slowest(target, 8)
         generate("--append", "--end-date", f"{D + timedelta(days=1)}")
         inc_wall, inc_rss, said = _gib(build, env)
+        inc_slowest = _slowest(target, 8)
         increments = _increments(said)
         events, added = _events_added(increments)
 
@@ -183,6 +185,10 @@ def main() -> int:
             "\nPeak RSS above: the build process (dbt, the Spark Connect client, the publish); "
             f"the Spark server's JVM peaked at {jvm} over the whole run."
         )
+    print("\n| slowest nodes, full build | s | slowest nodes, incremental build | s |")
+    print("|---|---:|---|---:|")
+    for (f_name, f_s), (i_name, i_s) in zip(full_slowest, inc_slowest, strict=False):
+        print(f"| {f_name} | {f_s:.1f} | {i_name} | {i_s:.1f} |")
     print("\n| model (in that run) | incremental (s) | full refresh (s) | ratio |")
     print("|---|---:|---:|---:|")
     for name in MODELS:

@@ -28,7 +28,6 @@ True
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ import numpy as np
 
 from .arguments import as_id, as_text
 from .errors import InvalidArgumentError, RegistryError, UnknownExperimentError
-from .paths import SEEDS_DIR
+from .paths import SEEDS_DIR, read_seed_rows
 
 BUCKETS = 10_000
 
@@ -116,16 +115,10 @@ class Registry:
     @classmethod
     def from_seeds(cls, seeds_dir: Path | None = None) -> Registry:
         d = Path(seeds_dir or SEEDS_DIR) / "experiments"
-        try:
-            with open(d / "experiments.csv", newline="") as f:
-                exps = list(csv.DictReader(f))
-            with open(d / "experiment_variants.csv", newline="") as f:
-                variants = list(csv.DictReader(f))
-        except FileNotFoundError as exc:
-            raise RegistryError(
-                f"experiment registry seed not found: {exc.filename}. "
-                "Run from a checkout of the repository or pass seeds_dir=."
-            ) from exc
+        exps = read_seed_rows(d / "experiments.csv", "experiment registry", RegistryError)
+        variants = read_seed_rows(
+            d / "experiment_variants.csv", "experiment registry", RegistryError
+        )
         by_exp: dict[str, list[Variant]] = {}
         for row in variants:
             by_exp.setdefault(row["experiment_id"], []).append(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
+
+from .errors import ConfigurationError
 
 #: The repository root, when the package runs from a checkout (``make`` installs it in
 #: editable mode from python/). The build side always does; the reader may be installed
@@ -25,3 +28,18 @@ def default_duckdb_path() -> Path:
     if env:
         return Path(env)
     return (REPO_ROOT if IN_CHECKOUT else Path.cwd()) / "warehouse" / "dataproducts.duckdb"
+
+
+def read_seed_rows(
+    path: Path, what: str, error: type[Exception] = ConfigurationError
+) -> list[dict[str, str]]:
+    """The rows of the seed CSV at ``path`` as dicts (every value a string); a missing file
+    raises ``error`` naming ``what`` and the path, with what to do."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+    except FileNotFoundError as exc:
+        raise error(
+            f"{what} seed not found: {path}. Run from a checkout of the repository "
+            "or pass seeds_dir=."
+        ) from exc

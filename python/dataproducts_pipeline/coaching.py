@@ -14,7 +14,6 @@ False
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import math
 import re
@@ -24,8 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dataproducts.allocation import BUCKETS, bucket
-from dataproducts.errors import ConfigurationError
-from dataproducts.paths import SEEDS_DIR
+from dataproducts.paths import SEEDS_DIR, read_seed_rows
 
 #: Defaults of the dbt vars (dbt_project.yml, block "coaching").
 HOLDOUT_SALT = "coaching-holdout-v1"
@@ -47,14 +45,7 @@ class Token:
 def load_tokens(seeds_dir: Path | None = None) -> dict[str, Token]:
     """The tokens of ``seeds/coaching/coaching_tokens.csv``, by name."""
     path = Path(seeds_dir or SEEDS_DIR) / "coaching" / "coaching_tokens.csv"
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-    except FileNotFoundError as exc:
-        raise ConfigurationError(
-            f"coaching token seed not found: {path}. Run from a checkout of the repository "
-            "or pass seeds_dir=."
-        ) from exc
+    rows = read_seed_rows(path, "coaching token")
     return {r["token"]: Token(r["token"], r["fallback"], int(r["max_length"])) for r in rows}
 
 

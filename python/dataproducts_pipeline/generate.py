@@ -171,7 +171,7 @@ import numpy as np
 from dataproducts.allocation import BUCKETS, Experiment, Registry
 from dataproducts.dsn import dsn_from_env
 from dataproducts.errors import ConfigurationError, WarehouseError
-from dataproducts.paths import SEEDS_DIR, default_duckdb_path
+from dataproducts.paths import SEEDS_DIR, default_duckdb_path, read_seed_rows
 
 from .generator import postgres, spark
 from .generator.config import (
@@ -286,29 +286,19 @@ def _parse_ts(value: str) -> datetime:
 def _metric_definitions(seeds_dir: Path) -> list[dict[str, str]]:
     """The rows of seed metric_definitions: the planted truth is reported for each metric
     the nudge moves, as the metric defines its value (window included)."""
-    import csv
-
-    path = seeds_dir / "experiments" / "metric_definitions.csv"
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            return list(csv.DictReader(f))
-    except FileNotFoundError as exc:
-        raise ConfigurationError(
-            f"metric definitions seed not found: {path}. Run from a checkout of the repository."
-        ) from exc
+    return read_seed_rows(
+        seeds_dir / "experiments" / "metric_definitions.csv", "metric definitions"
+    )
 
 
 def _coaching_catalog(seeds_dir: Path) -> dict[str, np.ndarray]:
-    import csv
-
-    path = seeds_dir / "coaching" / "coaching_messages.csv"
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = [r for r in csv.DictReader(f) if r["active"].strip().lower() == "true"]
-    except FileNotFoundError as exc:
-        raise ConfigurationError(
-            f"coaching catalog seed not found: {path}. Run from a checkout of the repository."
-        ) from exc
+    rows = [
+        r
+        for r in read_seed_rows(
+            seeds_dir / "coaching" / "coaching_messages.csv", "coaching catalog"
+        )
+        if r["active"].strip().lower() == "true"
+    ]
     rows.sort(key=lambda r: (r["message_id"], r["variant"]))
     message_id = np.array([r["message_id"] for r in rows], dtype=object)
     variant = np.array([r["variant"] for r in rows], dtype=object)

@@ -183,28 +183,18 @@ def existing_tables(target: str, source: str | Path) -> set[str] | None:
     """``schema.identifier`` of every table on ``target`` (see :func:`count_rows`), to
     tell, when no previous build names the incremental relations, a relation dbt creates
     from one it keeps; None on Spark (not listed: a query per database)."""
-    if target == "postgres":
-        import psycopg2
-
-        with closing(psycopg2.connect(str(source))) as con, con.cursor() as cur:
-            cur.execute(
-                "select table_schema || '.' || table_name from information_schema.tables "
-                "where table_type = 'BASE TABLE'"
-            )
-            return {row[0] for row in cur.fetchall()}
     if target == "spark":
         return None
-    if not Path(source).exists():
-        return set()
-    import duckdb
-
-    with closing(duckdb.connect(str(source), read_only=True)) as con:
-        return {
-            f"{schema}.{name}"
-            for schema, name in con.execute(
-                "select schema_name, table_name from duckdb_tables()"
-            ).fetchall()
-        }
+    if target != "postgres" and not Path(source).exists():
+        return set()  # (and the DuckDB file is not created)
+    sql = (
+        "select table_schema || '.' || table_name from information_schema.tables "
+        "where table_type = 'BASE TABLE'"
+        if target == "postgres"
+        else "select schema_name || '.' || table_name from duckdb_tables()"
+    )
+    with _session(target, source) as (_, query):
+        return {row[0] for row in query(sql)}
 
 
 def increments(
