@@ -78,12 +78,22 @@ def children(pid: int) -> list[int]:
 
 
 def running(pid: int) -> bool:
-    """Whether ``pid`` is a live process (a zombie is dead: it holds no lock)."""
+    """Whether ``pid`` is a live process: one of its threads is not yet dead. A zombie
+    holds no lock, but a killed multi-threaded process can show its main thread as a
+    zombie while its other threads are still exiting and its files still open (a DuckDB
+    lock held by a pid with no command line)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except FileNotFoundError:
         return False
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    for task in tasks:
+        try:
+            stat = (task / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+            return True
+    return False
 
 
 def start_build(warehouse: Path, tmp_path: Path, *args: str) -> subprocess.Popen:
